@@ -1,0 +1,52 @@
+# The two commands: `make run` starts the platform on one machine; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format bench system-packages
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.base-installed: requirements/base.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements/base.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements/dev.txt
+	touch $@ $(VENV)/.base-installed
+
+# Starts Kafka (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), the web server and a Celery
+# worker in the foreground; Ctrl-C stops them all.
+run: $(VENV)/.base-installed
+	$(BIN)/python -m devservices fetch-kafka
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	rm -rf var/prometheus && mkdir -p var/prometheus var/celery/queue var/celery/processed
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus WEB_BIND=$(HOST):$(PORT) \
+	BASE_URL=http://$(HOST):$(PORT) \
+	$(BIN)/honcho start $(if $(KAFKA_BOOTSTRAP_SERVERS),web worker,)
+
+# Installs what the suite needs (Debian packages when missing, Python packages, Kafka jars),
+# then runs it. The suite starts and stops its own Kafka, PostgreSQL and Redis on free ports.
+test: system-packages $(VENV)/.dev-installed
+	$(BIN)/python -m devservices fetch-kafka
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+system-packages:
+	bash devservices/install-system-packages.sh
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: system-packages $(VENV)/.dev-installed
+	$(BIN)/python -m devservices fetch-kafka
+	$(BIN)/python bench/collector.py

@@ -1,0 +1,115 @@
+"""A shared Kafka producer that tells each caller when the broker has its records.
+
+Each web process keeps one idempotent producer (acks=all). A background thread serves delivery
+reports, so concurrent requests share the producer's batches while each waits only for its own
+records.
+"""
+
+import threading
+import time
+from collections.abc import Sequence
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import ClusterMetadata
+from django.conf import settings
+
+from .kafka import client_config
+
+
+class DeliveryFailed(Exception):
+    """Some records were not acknowledged by the broker; none may be reported as stored."""
+
+
+class _Deliveries:
+    """Counts the outstanding delivery reports of one send() call."""
+
+    def __init__(self, expected: int) -> None:
+        self._lock = threading.Lock()
+        self._outstanding = expected
+        self._done = threading.Event()
+        self.errors: list[KafkaError] = []
+        if expected == 0:
+            self._done.set()
+
+    def report(self, error: KafkaError | None, message: Message) -> None:
+        with self._lock:
+            if error is not None:
+                self.errors.append(error)
+            self._outstanding -= 1
+            if self._outstanding == 0:
+                self._done.set()
+
+    def forget(self, count: int) -> None:
+        """Stop waiting for ``count`` records that were never handed to the producer."""
+        for _ in range(count):
+            self.report(None, None)
+
+    def wait(self, timeout: float) -> bool:
+        return self._done.wait(timeout)
+
+
+class AckingProducer:
+    def __init__(self, config: dict[str, object], ack_timeout: float) -> None:
+        self.ack_timeout = ack_timeout
+        self._producer = Producer(
+            {
+                **config,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": settings.KAFKA_PRODUCER_LINGER_MS,
+                # librdkafka gives up on a record about when the caller stops waiting for it.
+                "message.timeout.ms": int(ack_timeout * 1000),
+            }
+        )
+        self._fatal: KafkaError | None = None
+        self._closed = threading.Event()
+        threading.Thread(target=self._serve_delivery_reports, daemon=True).start()
+
+    def _serve_delivery_reports(self) -> None:
+        while not self._closed.is_set():
+            self._producer.poll(0.5)
+
+    def send(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
+        """Produce ``(key, value)`` records; return once the broker acknowledged all of them."""
+        deliveries = _Deliveries(len(records))
+        deadline = time.monotonic() + self.ack_timeout
+        for position, (key, value) in enumerate(records):
+            try:
+                self._producer.produce(topic, value, key, on_delivery=deliveries.report)
+            except (BufferError, KafkaException) as exc:
+                deliveries.forget(len(records) - position)
+                raise DeliveryFailed(f"could not queue events for Kafka: {exc}") from exc
+        if not deliveries.wait(max(0.0, deadline - time.monotonic())):
+            raise DeliveryFailed("Kafka did not acknowledge the events in time")
+        if deliveries.errors:
+            error = deliveries.errors[0]
+            if error.fatal():
+                self._fatal = error
+            raise DeliveryFailed(f"Kafka refused the events: {error.str()}")
+
+    @property
+    def broken(self) -> bool:
+        """An idempotent producer that hit a fatal error must be replaced."""
+        return self._fatal is not None
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def list_topics(self, topic: str, timeout: float) -> ClusterMetadata:
+        return self._producer.list_topics(topic, timeout=timeout)
+
+
+_lock = threading.Lock()
+_producer: AckingProducer | None = None
+
+
+def get_producer() -> AckingProducer:
+    """This process's producer, created on first use (after any pre-fork of the web server)."""
+    global _producer
+    with _lock:
+        if _producer is not None and _producer.broken:
+            _producer.close()
+            _producer = None
+        if _producer is None:
+            _producer = AckingProducer(client_config(), settings.COLLECTOR_ACK_TIMEOUT_SECONDS)
+        return _producer

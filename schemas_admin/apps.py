@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SchemasAdminConfig(AppConfig):
+    name = "schemas_admin"
+    verbose_name = "Event contracts"

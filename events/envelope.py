@@ -8,10 +8,12 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+EVENT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$"
+
 EventName = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$",
+        pattern=EVENT_NAME_PATTERN,
         description="Name of the event's contract: a letter, then letters, digits, _ . or -.",
     ),
 ]

@@ -31,8 +31,14 @@ def fetch() -> Path:
     shutil.rmtree(LIBS_DIR, ignore_errors=True)
     subprocess.run(
         [
-            "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-            f"-DoutputDirectory={LIBS_DIR}", "-DincludeScope=runtime",
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={LIBS_DIR}",
+            "-DincludeScope=runtime",
         ],
         check=True,
     )
@@ -91,8 +97,13 @@ class KafkaBroker:
 
     def _java(self, main_class: str, *args: str) -> list[str]:
         return [
-            "java", *JVM_OPTIONS, f"-Dlog4j2.configurationFile={LOG_CONFIG}",
-            "-cp", f"{fetch()}/*", main_class, *args,
+            "java",
+            *JVM_OPTIONS,
+            f"-Dlog4j2.configurationFile={LOG_CONFIG}",
+            "-cp",
+            f"{fetch()}/*",
+            main_class,
+            *args,
         ]
 
     def format_storage(self) -> None:
@@ -102,9 +113,11 @@ class KafkaBroker:
         self.write_config()
         cluster_id = _cluster_id()
         subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id,
-                       "-c", str(self.config_file)),
-            check=True, capture_output=True,
+            self._java(
+                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config_file)
+            ),
+            check=True,
+            capture_output=True,
         )
 
     def command(self) -> list[str]:

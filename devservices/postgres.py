@@ -51,17 +51,49 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.data_dir, "postgres", "postgres")
         if not pgdata.exists():
-            self._run(str(bin_dir / "initdb"), "-D", str(pgdata), "-U", self.user,
-                      "--auth=trust", "--encoding=UTF8", "--no-sync")
+            self._run(
+                str(bin_dir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                self.user,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            )
         self._run(
-            str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-w", "-l", str(self.data_dir / "log"),
-            "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data_dir} -c fsync=off",
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-w",
+            "-l",
+            str(self.data_dir / "log"),
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data_dir} -c fsync=off",
             "start",
         )
         wait_until(lambda: port_open(self.port), timeout, f"PostgreSQL on port {self.port}")
-        self._run(str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
-                  self.user, "-d", "postgres", "-c", f"CREATE DATABASE {self.database}")
+        self._run(
+            str(bin_dir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            "postgres",
+            "-c",
+            f"CREATE DATABASE {self.database}",
+        )
 
     def stop(self) -> None:
-        self._run(str(_bin_dir() / "pg_ctl"), "-D", str(self.data_dir / "pgdata"),
-                  "-m", "fast", "-w", "stop")
+        self._run(
+            str(_bin_dir() / "pg_ctl"),
+            "-D",
+            str(self.data_dir / "pgdata"),
+            "-m",
+            "fast",
+            "-w",
+            "stop",
+        )

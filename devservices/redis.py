@@ -21,9 +21,19 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server not found; install Debian's 'redis-server' package")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, start_new_session=True,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
         )
         wait_until(lambda: port_open(self.port), timeout, f"Redis on port {self.port}")
 

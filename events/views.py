@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -98,6 +98,8 @@ class CollectView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
+        if request.stream is None:
+            raise ParseError("The request body is empty; send a JSON object or array.")
         collected = collect(request.data, request.auth.app, timezone.now())
         for error in collected.errors:
             metrics.EVENTS_REJECTED.labels(reason=error.code).inc()

@@ -49,7 +49,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
         raise
     os.environ.setdefault("COLLECTOR_ACK_TIMEOUT_SECONDS", "3")
     # Tests render admin pages without running collectstatic first.
-    os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
+    os.environ.setdefault(
+        "STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"
+    )
     (workdir / "static").mkdir()
     os.environ.setdefault("STATIC_ROOT", str(workdir / "static"))
     early_config.add_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))

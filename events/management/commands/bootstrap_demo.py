@@ -17,7 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--base-url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8000"))
+        parser.add_argument(
+            "--base-url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8000")
+        )
 
     def handle(self, *args, base_url: str, **options) -> None:
         user_model = get_user_model()

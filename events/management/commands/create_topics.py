@@ -11,7 +11,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--wait", type=float, default=0, metavar="SECONDS",
+            "--wait",
+            type=float,
+            default=0,
+            metavar="SECONDS",
             help="keep retrying this long while the broker is not reachable yet",
         )
 

@@ -22,9 +22,9 @@ $(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(BIN)/pyth
 # worker in the foreground; Ctrl-C stops them all.
 run: $(VENV)/.base-installed
 	$(BIN)/python -m devservices fetch-kafka
+	rm -rf var/prometheus && mkdir -p var/prometheus var/celery/queue var/celery/processed
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	rm -rf var/prometheus && mkdir -p var/prometheus var/celery/queue var/celery/processed
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus WEB_BIND=$(HOST):$(PORT) \
 	BASE_URL=http://$(HOST):$(PORT) \
 	$(BIN)/honcho start $(if $(KAFKA_BOOTSTRAP_SERVERS),web worker,)

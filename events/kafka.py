@@ -16,6 +16,15 @@ def platform_topics() -> list[str]:
     return [settings.KAFKA_RAW_TOPIC, settings.KAFKA_UNMATCHED_TOPIC]
 
 
+def broker_reachable(timeout: float) -> bool:
+    """True when the cluster answers a metadata request; logs nothing while it does not."""
+    try:
+        AdminClient(client_config(log_level=0)).list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return True
+
+
 def create_topics(names: Iterable[str], timeout: float = 30.0) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     admin = AdminClient(client_config())

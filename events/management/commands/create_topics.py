@@ -3,7 +3,7 @@ import time
 from confluent_kafka import KafkaException
 from django.core.management.base import BaseCommand, CommandError
 
-from events.kafka import create_topics, platform_topics
+from events.kafka import broker_reachable, create_topics, platform_topics
 
 
 class Command(BaseCommand):
@@ -20,14 +20,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, wait: float, **options) -> None:
         deadline = time.monotonic() + wait
-        while True:
-            try:
-                created = create_topics(platform_topics(), timeout=10)
-                break
-            except KafkaException as exc:
-                if time.monotonic() >= deadline:
-                    raise CommandError(f"Kafka is not reachable: {exc.args[0].str()}") from None
-                time.sleep(1)
+        while not broker_reachable(timeout=2) and time.monotonic() < deadline:
+            time.sleep(1)
+        try:
+            created = create_topics(platform_topics(), timeout=10)
+        except KafkaException as exc:
+            raise CommandError(f"Kafka is not reachable: {exc.args[0].str()}") from None
         for name in platform_topics():
             state = "created" if name in created else "exists"
             self.stdout.write(f"topic {name}: {state}")

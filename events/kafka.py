@@ -1,9 +1,10 @@
 """Kafka client configuration and topic administration."""
 
+import time
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic, TopicMetadata
 from django.conf import settings
 
 
@@ -48,4 +49,23 @@ def create_topics(names: Iterable[str], timeout: float = 30.0) -> list[str]:
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent creator won
                 raise
         created.append(name)
+    _wait_for_leaders(admin, created, timeout)
     return created
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
+    """Return once every partition of the new topics has a leader, so they can be used at once."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        topics = admin.list_topics(timeout=timeout).topics
+        if all(_has_leaders(topics.get(name)) for name in names):
+            return
+        time.sleep(0.1)
+
+
+def _has_leaders(topic: TopicMetadata | None) -> bool:
+    return (
+        topic is not None
+        and topic.error is None
+        and all(p.leader >= 0 and p.error is None for p in topic.partitions.values())
+    )

@@ -1,10 +1,11 @@
 import gzip
+import time
 import uuid
 from collections.abc import Callable
 
 import msgspec
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from rest_framework.test import APIClient
 
 from devservices.kafka import KafkaBroker
@@ -87,9 +88,7 @@ def read_topic(topic: str, bootstrap: str | None = None, timeout: float = 15.0) 
         partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
         ends = {}
         for partition in partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=timeout
-            )
+            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
             if high > low:
                 ends[partition] = high
         consumer.assign([TopicPartition(topic, p, 0) for p in ends])
@@ -105,6 +104,21 @@ def read_topic(topic: str, bootstrap: str | None = None, timeout: float = 15.0) 
         return records
     finally:
         consumer.close()
+
+
+_NOT_READY = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
+
+
+def _watermarks(consumer: Consumer, partition: TopicPartition, timeout: float) -> tuple[int, int]:
+    # A topic created a moment ago may not have its partition leaders in place yet.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return consumer.get_watermark_offsets(partition, timeout=timeout)
+        except KafkaException as exc:
+            if exc.args[0].code() not in _NOT_READY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture

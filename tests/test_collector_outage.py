@@ -53,3 +53,17 @@ def test_broker_down_gives_503_and_nothing_acknowledged_is_lost(
     stored = {msgspec.json.decode(r.value())["event_id"] for r in read_topic(raw_topic)}
     assert set(acknowledged) <= stored
     assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_fails_while_kafka_is_down(db, client, raw_topic, kafka_broker):
+    assert client.get("/readyz").status_code == 200
+    kafka_broker.stop()
+    try:
+        ready = client.get("/readyz")
+    finally:
+        kafka_broker.start()
+
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["kafka"].startswith("error")
+    assert ready.json()["checks"]["database"] == "ok"
+    assert client.get("/readyz").status_code == 200

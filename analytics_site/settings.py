@@ -181,3 +181,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Contracts and the schema registry (schemas_admin). SITE_URL is where this app is reached;
+# with SCHEMA_REGISTRY_URL empty, publishing goes to the built-in registry at SITE_URL/registry.
+SITE_URL = env.str("SITE_URL", default=env.str("BASE_URL", default="http://127.0.0.1:8000"))
+SCHEMA_REGISTRY_URL = env.str("SCHEMA_REGISTRY_URL", default="")
+# "user:password" for an external registry; the built-in one needs none (see docs/contracts.md).
+SCHEMA_REGISTRY_USER_INFO = env.str("SCHEMA_REGISTRY_USER_INFO", default="")
+CONTRACTS_PUBLISH_MAX_RETRIES = env.int("CONTRACTS_PUBLISH_MAX_RETRIES", default=5)
+CONTRACTS_PUBLISH_RETRY_SECONDS = env.float("CONTRACTS_PUBLISH_RETRY_SECONDS", default=10.0)
+CONTRACTS_ANALYSTS_GROUP = env.str("CONTRACTS_ANALYSTS_GROUP", default="analysts")

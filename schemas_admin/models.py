@@ -1,5 +1,7 @@
 """Event contracts: the Avro schema every event must match, owned by a team and versioned."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -85,6 +87,12 @@ class ContractVersion(models.Model):
         PUBLISHED = "published"
         DEPRECATED = "deprecated"
 
+    class PublishState(models.TextChoices):
+        NOT_REQUESTED = "", "not requested"
+        PENDING = "pending", "sending to the registry"
+        DONE = "done", "in the registry"
+        FAILED = "failed", "failed (can be retried)"
+
     contract = models.ForeignKey(EventContract, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
     schema = models.JSONField(help_text="The Avro record schema, as JSON.")
@@ -97,6 +105,11 @@ class ContractVersion(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     registry_subject = models.CharField(max_length=300, blank=True)
     registry_schema_id = models.PositiveIntegerField(null=True, blank=True)
+    deprecated_at = models.DateTimeField(null=True, blank=True)
+    publish_state = models.CharField(
+        max_length=10, choices=PublishState.choices, default="", blank=True
+    )
+    publish_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["contract", "-version"]
@@ -106,3 +119,85 @@ class ContractVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract.event_name} v{self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            stored = ContractVersion.objects.filter(pk=self.pk)
+            old = stored.values("status", "schema", "version").first()
+            if (
+                old
+                and old["status"] != self.Status.DRAFT
+                and (old["schema"] != self.schema or old["version"] != self.version)
+            ):
+                raise ImmutableVersion(f"{self} is {old['status']}; its schema cannot change.")
+        super().save(*args, **kwargs)
+
+
+class ImmutableVersion(Exception):
+    """An attempt to change the schema of a published (or deprecated) version."""
+
+
+class ContractChange(models.Model):
+    """One entry of a contract's history: who did what, and when."""
+
+    contract = models.ForeignKey(EventContract, on_delete=models.CASCADE, related_name="changes")
+    version = models.ForeignKey(
+        ContractVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    action = models.CharField(max_length=40)
+    details = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contract} {self.action}"
+
+
+# The built-in Confluent-compatible registry's store.
+
+
+class RegistrySchema(models.Model):
+    """A schema with its registry-wide id: the same text and references get the same id under
+    every subject, as in Confluent's registry."""
+
+    schema_type = models.CharField(max_length=20, default="AVRO")
+    schema = models.TextField()
+    references = models.JSONField(default=list, blank=True)
+    fingerprint = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return f"schema {self.pk}"
+
+
+class SubjectVersion(models.Model):
+    """A schema registered under a subject, as version ``version``; soft-deleted rows stay."""
+
+    subject = models.CharField(max_length=300)
+    version = models.PositiveIntegerField()
+    schema = models.ForeignKey(RegistrySchema, on_delete=models.PROTECT, related_name="versions")
+    deleted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["subject", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "version"], name="unique_subject_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} v{self.version}"
+
+
+class SubjectConfig(models.Model):
+    """A subject's compatibility level; the row with an empty subject is the global one."""
+
+    subject = models.CharField(max_length=300, unique=True, blank=True)
+    compatibility = models.CharField(max_length=20, choices=CompatibilityMode.choices)
+
+    def __str__(self) -> str:
+        return f"{self.subject or '(global)'}: {self.compatibility}"

@@ -1,0 +1,64 @@
+"""HTTP Basic authentication for writes, as Confluent clients send it (basic.auth.user.info).
+
+Besides Django users, the registry knows one built-in account: the publisher, whose password
+is derived from SECRET_KEY, so that the admin's publishing task can write to the built-in
+registry with no configuration.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+
+from ..permissions import can_edit, contract_for_subject, is_analyst
+from .errors import RegistryError
+
+PUBLISHER = "schemas-admin-publisher"
+
+
+def publisher_password() -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), PUBLISHER.encode(), hashlib.sha256).hexdigest()
+
+
+def credentials(request: HttpRequest) -> tuple[str, str] | None:
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        username, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (username, password) if sep else None
+
+
+def writer(request: HttpRequest) -> AbstractBaseUser | str:
+    """The authenticated principal (a user, or PUBLISHER); 401 when there is none."""
+    found = credentials(request)
+    if found is not None:
+        username, password = found
+        if username == PUBLISHER and hmac.compare_digest(password, publisher_password()):
+            return PUBLISHER
+        user = authenticate(request, username=username, password=password)
+        if user is not None and user.is_active:
+            return user
+    raise RegistryError(401, 401, "Unauthorized: send HTTP Basic credentials to write.")
+
+
+def require_write(request: HttpRequest, subject: str | None) -> None:
+    """Writes need a principal; a contract's subject needs its team (or a superuser); global
+    settings (subject None) need a superuser; analysts never write."""
+    principal = writer(request)
+    if principal == PUBLISHER:
+        return
+    if subject is None:
+        allowed = principal.is_superuser
+    else:
+        contract = contract_for_subject(subject)
+        allowed = can_edit(principal, contract) if contract else not is_analyst(principal)
+    if not allowed:
+        raise RegistryError(403, 40301, f"User is denied operation Write on Subject: {subject}")

@@ -1,0 +1,163 @@
+"""The contracts admin through the test client: drafts, checks, publishing, diff, rights."""
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from schemas_admin.models import ContractChange, ContractVersion, ImmutableVersion
+from tests.contracts_fixtures import ORDER_ID, TOTAL, record
+
+pytest_plugins = ["tests.contracts_fixtures"]
+
+ADD = reverse("admin:schemas_admin_contractversion_add")
+
+
+def change_url(version: ContractVersion) -> str:
+    return reverse("admin:schemas_admin_contractversion_change", args=[version.pk])
+
+
+def step_url(version: ContractVersion, step: str) -> str:
+    return reverse(f"admin:schemas_admin_contractversion_{step}", args=[version.pk])
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def save_draft(client: Client, contract, schema, changelog: str = "First cut."):
+    body = schema if isinstance(schema, str) else json.dumps(schema)
+    return client.post(ADD, {"contract": contract.pk, "schema": body, "changelog": changelog})
+
+
+def published(contract, number: int, schema: dict) -> ContractVersion:
+    return ContractVersion.objects.create(
+        contract=contract, version=number, schema=schema, status="published"
+    )
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ('{"type": "record", "name": ', "This is not valid JSON"),
+        ('{"type": "record", "name": "CheckoutCompleted"}', "This is not a valid Avro schema"),
+        (record({"name": "order_id", "type": "string"}), "Field &quot;order_id&quot; needs a"),
+        (record(ORDER_ID, name="Checkout"), "The record must be named &quot;CheckoutCompleted"),
+    ],
+)
+def test_invalid_drafts_are_explained_and_not_saved(pm, contract, schema, message) -> None:
+    response = save_draft(logged_in(pm), contract, schema)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not contract.versions.exists()
+
+
+def test_new_draft_starts_from_the_latest_version(pm, contract) -> None:
+    published(contract, 1, record(ORDER_ID))
+    page = logged_in(pm).get(f"{ADD}?contract={contract.pk}").content.decode()
+    assert "The order&#x27;s id." in page
+
+
+def test_draft_is_saved_with_author_number_example_and_history(pm, contract) -> None:
+    client = logged_in(pm)
+    response = save_draft(client, contract, record(ORDER_ID, TOTAL))
+    assert response.status_code == 302
+    version = contract.versions.get()
+    assert (version.version, version.status, version.author) == (1, "draft", pm)
+    page = client.get(change_url(version)).content.decode()
+    assert "This is the first version" in page
+    assert "&quot;order_id&quot;: &quot;text&quot;" in page  # the example payload
+    assert ">Publish</button>" in page
+    assert ContractChange.objects.filter(contract=contract, user=pm, action="draft created")
+
+
+def test_incompatible_change_is_shown_and_blocked(pm, contract) -> None:
+    published(contract, 1, record(ORDER_ID, TOTAL))
+    retyped = {**ORDER_ID, "type": "long"}
+    client = logged_in(pm)
+    response = save_draft(client, contract, record(retyped, TOTAL), "Numeric ids.")
+    assert response.status_code == 302
+    draft = contract.versions.get(version=2)
+    messages = [m.message for m in response.wsgi_request._messages]
+    assert any("cannot be published yet" in m for m in messages)
+
+    page = client.get(change_url(draft)).content.decode()
+    assert "Not compatible (BACKWARD)" in page
+    assert "reader type: long not compatible with writer type: string" in page
+
+    response = client.post(step_url(draft, "publish"), follow=True)
+    assert "was not published" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+
+
+def test_new_fields_need_defaults_after_the_first_version(pm, contract) -> None:
+    published(contract, 1, record(ORDER_ID))
+    no_default = {k: v for k, v in TOTAL.items() if k != "default"}
+    response = save_draft(logged_in(pm), contract, record(ORDER_ID, no_default))
+    assert "Field &quot;total&quot; is new, so it needs a &quot;default&quot;" in (
+        response.content.decode()
+    )
+
+
+def test_diff_shows_both_versions(pm, contract) -> None:
+    v1 = published(contract, 1, record(ORDER_ID))
+    v2 = ContractVersion.objects.create(
+        contract=contract, version=2, schema=record(ORDER_ID, TOTAL)
+    )
+    page = logged_in(pm).get(step_url(v2, "diff")).content.decode()
+    assert "v1 (published)" in page and "v2 (draft)" in page
+    assert 'class="diff_add"' in page and "Amount&nbsp;paid." in page
+    again = logged_in(pm).get(f"{step_url(v1, 'diff')}?against={v2.pk}").content.decode()
+    assert "v2 (draft)" in again
+
+
+def test_published_versions_are_immutable(pm, contract) -> None:
+    version = published(contract, 1, record(ORDER_ID))
+    client = logged_in(pm)
+    page = client.get(change_url(version)).content.decode()
+    assert 'name="schema"' not in page  # shown, not editable
+    client.post(change_url(version), {"schema": json.dumps(record(ORDER_ID, TOTAL))})
+    version.refresh_from_db()
+    assert version.schema == record(ORDER_ID)
+    version.schema = record(ORDER_ID, TOTAL)
+    with pytest.raises(ImmutableVersion):
+        version.save()
+
+
+@pytest.mark.parametrize("who", ["outsider", "analyst"])
+def test_other_staff_and_analysts_only_view(request, contract, who) -> None:
+    client = logged_in(request.getfixturevalue(who))
+    draft = ContractVersion.objects.create(contract=contract, version=1, schema=record(ORDER_ID))
+    page = client.get(change_url(draft))
+    assert page.status_code == 200
+    assert ">Publish</button>" not in page.content.decode()
+    assert 'name="schema"' not in page.content.decode()
+    assert client.get(ADD).status_code == 403
+    assert save_draft(client, contract, record(ORDER_ID)).status_code == 403
+    client.post(step_url(draft, "publish"))
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    contract_page = reverse("admin:schemas_admin_eventcontract_change", args=[contract.pk])
+    assert client.get(contract_page).status_code == 200
+
+
+def test_deprecate(pm, contract) -> None:
+    version = published(contract, 1, record(ORDER_ID))
+    logged_in(pm).post(step_url(version, "deprecate"))
+    version.refresh_from_db()
+    assert version.status == "deprecated" and version.deprecated_at is not None
+    assert ContractChange.objects.filter(version=version, action="deprecated", user=pm)
+
+
+def test_contract_pages_show_versions_and_history(pm, contract) -> None:
+    client = logged_in(pm)
+    assert client.get(reverse("admin:schemas_admin_eventcontract_add")).status_code == 200
+    save_draft(client, contract, record(ORDER_ID))
+    page = client.get(reverse("admin:schemas_admin_eventcontract_change", args=[contract.pk]))
+    text = page.content.decode()
+    assert "Write a new version" in text
+    assert ">v1</a>" in text and "draft created" in text

@@ -47,6 +47,8 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The collector benchmark drives the API with wrk (Debian package), installed when missing.
 bench: system-packages $(VENV)/.dev-installed
+	command -v wrk >/dev/null || apt-get install -y -q --no-install-recommends wrk
 	$(BIN)/python -m devservices fetch-kafka
-	$(BIN)/python bench/collector.py
+	$(BIN)/python bench/collector.py $(BENCH_ARGS)

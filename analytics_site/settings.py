@@ -156,6 +156,8 @@ COLLECTOR_MAX_EVENT_BYTES = env.int("COLLECTOR_MAX_EVENT_BYTES", default=512 * 1
 COLLECTOR_ACK_TIMEOUT_SECONDS = env.float("COLLECTOR_ACK_TIMEOUT_SECONDS", default=5.0)
 COLLECTOR_RETRY_AFTER_SECONDS = env.int("COLLECTOR_RETRY_AFTER_SECONDS", default=5)
 COLLECTOR_DEFAULT_RATE_LIMIT = env.str("COLLECTOR_DEFAULT_RATE_LIMIT", default="100/s")
+# How long a web process trusts a key it verified; a revoked key works at most this long.
+COLLECTOR_KEY_CACHE_SECONDS = env.float("COLLECTOR_KEY_CACHE_SECONDS", default=10.0)
 
 # Celery. The default broker keeps its queue in files under var/ so that one machine needs no
 # extra server; production points CELERY_BROKER_URL at Redis (or RabbitMQ).

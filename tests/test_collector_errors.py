@@ -200,3 +200,29 @@ def test_a_key_of_one_app_cannot_be_mixed_with_another(api, client_app, read_eve
 def test_other_methods_are_refused(api, raw_topic):
     assert api.get("/api/v1/events").status_code == 405
     assert api.put("/api/v1/events", {}, format="json").status_code == 405
+
+
+def test_verified_keys_are_remembered_for_the_configured_time(
+    client_app, raw_topic, settings, django_assert_num_queries
+):
+    settings.COLLECTOR_KEY_CACHE_SECONDS = 60
+    _, key = ClientAPIKey.objects.create_key(name="cached", app=client_app)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert post_json(client, GOOD).status_code == 202
+
+    with django_assert_num_queries(0):
+        assert post_json(client, GOOD).status_code == 202
+
+
+def test_without_key_cache_revocation_is_immediate(client_app, raw_topic, settings):
+    settings.COLLECTOR_KEY_CACHE_SECONDS = 0
+    api_key, key = ClientAPIKey.objects.create_key(name="revoke-me", app=client_app)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert post_json(client, GOOD).status_code == 202
+
+    api_key.revoked = True
+    api_key.save()
+
+    assert post_json(client, GOOD).status_code == 401

@@ -21,10 +21,12 @@ class DeliveryFailed(Exception):
 
 
 class _Deliveries:
-    """Counts the outstanding delivery reports of one send() call."""
+    """Counts the outstanding delivery reports of one send() call.
+
+    Reports arrive on the producer's single delivery-report thread only, so no lock is needed.
+    """
 
     def __init__(self, expected: int) -> None:
-        self._lock = threading.Lock()
         self._outstanding = expected
         self._done = threading.Event()
         self.errors: list[KafkaError] = []
@@ -32,17 +34,11 @@ class _Deliveries:
             self._done.set()
 
     def report(self, error: KafkaError | None, message: Message) -> None:
-        with self._lock:
-            if error is not None:
-                self.errors.append(error)
-            self._outstanding -= 1
-            if self._outstanding == 0:
-                self._done.set()
-
-    def forget(self, count: int) -> None:
-        """Stop waiting for ``count`` records that were never handed to the producer."""
-        for _ in range(count):
-            self.report(None, None)
+        if error is not None:
+            self.errors.append(error)
+        self._outstanding -= 1
+        if self._outstanding == 0:
+            self._done.set()
 
     def wait(self, timeout: float) -> bool:
         return self._done.wait(timeout)
@@ -73,12 +69,12 @@ class AckingProducer:
         """Produce ``(key, value)`` records; return once the broker acknowledged all of them."""
         deliveries = _Deliveries(len(records))
         deadline = time.monotonic() + self.ack_timeout
-        for position, (key, value) in enumerate(records):
-            try:
+        try:
+            for key, value in records:
                 self._producer.produce(topic, value, key, on_delivery=deliveries.report)
-            except (BufferError, KafkaException) as exc:
-                deliveries.forget(len(records) - position)
-                raise DeliveryFailed(f"could not queue events for Kafka: {exc}") from exc
+        except (BufferError, KafkaException) as exc:
+            # Records queued so far may still be delivered; the caller reports none as stored.
+            raise DeliveryFailed(f"could not queue events for Kafka: {exc}") from exc
         if not deliveries.wait(max(0.0, deadline - time.monotonic())):
             raise DeliveryFailed("Kafka did not acknowledge the events in time")
         if deliveries.errors:

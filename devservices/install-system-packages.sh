@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, only when they are missing:
-# PostgreSQL and Redis servers, and Java with Maven for the Kafka broker.
+# PostgreSQL and Redis servers, Java with Maven for the Kafka broker, and Chromium for the
+# admin's browser tests.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,4 +1,8 @@
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -31,6 +35,39 @@ class ClientAppAdmin(admin.ModelAdmin):
 
 @admin.register(ClientAPIKey)
 class ClientAPIKeyAdmin(APIKeyModelAdmin):
-    list_display = [*APIKeyModelAdmin.list_display, "app", "rate_limit"]
+    list_display = [
+        "name",
+        "app",
+        "prefix",
+        "rate_limit",
+        "created",
+        "expiry_date",
+        "_has_expired",
+        "revoked",
+    ]
     list_filter = ["app", "revoked"]
     search_fields = [*APIKeyModelAdmin.search_fields, "app__name"]
+    fields = ["app", "name", "rate_limit", "expiry_date", "revoked", "prefix"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:  # a new key is neither revoked nor has a prefix yet
+            return ["app", "name", "rate_limit", "expiry_date"]
+        return self.fields
+
+    def save_model(self, request: HttpRequest, obj: ClientAPIKey, form, change: bool) -> None:
+        if obj.pk:
+            super().save_model(request, obj, form, change)
+            return
+        key = self.model.objects.assign_key(obj)
+        obj.save()
+        self.message_user(
+            request,
+            format_html(
+                "The API key for {} ({}) is <code>{}</code><br>Copy it now and keep it somewhere "
+                "safe: only its hash is stored, so it cannot be shown again.",
+                obj.name,
+                obj.app,
+                key,
+            ),
+            messages.WARNING,
+        )

@@ -21,6 +21,11 @@ from .permissions import can_edit, contract_for_subject, editable_teams
 Status = ContractVersion.Status
 
 
+def named(version: ContractVersion) -> str:
+    """How messages name a version; they start with a word, as the admin capitalises them."""
+    return f"Version {version.version} of {version.contract}"
+
+
 def is_staff(request: HttpRequest) -> bool:
     return request.user.is_active and request.user.is_staff
 
@@ -116,6 +121,12 @@ class EventContractAdmin(TeamOwnedAdmin):
     def contract_of(self, obj: EventContract) -> EventContract:
         return obj
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Only those who may write versions are pointed at the button that writes one.
+        if can_edit(request.user, obj):
+            return self.fields
+        return [name for name in self.fields if name != "new_version"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Published versions live in the registry under names derived from these.
         if obj is not None and versions.released_before(obj, None):
@@ -127,7 +138,7 @@ class EventContractAdmin(TeamOwnedAdmin):
         latest = obj.versions.order_by("-version").first()
         return f"v{latest.version} ({latest.status})" if latest else "-"
 
-    @admin.display(description="")
+    @admin.display(description="versions")
     def new_version(self, obj: EventContract) -> str:
         if obj.pk is None:
             return "Save the contract, then write its first version."
@@ -250,7 +261,8 @@ class ContractVersionAdmin(TeamOwnedAdmin):
                 mode,
             )
         return format_html(
-            '<strong style="color: #ba2121">Not compatible ({}):</strong><ul>{}</ul>',
+            '<strong style="color: #ba2121">Not compatible ({}):</strong>'
+            '<ul style="margin-left: 0">{}</ul>',
             mode,
             format_html_join("", "<li>{}</li>", ((reason,) for reason in reasons)),
         )
@@ -283,6 +295,23 @@ class ContractVersionAdmin(TeamOwnedAdmin):
             "can_retry": editable and obj.publish_state == ContractVersion.PublishState.FAILED,
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: ContractVersion | None = None,
+    ) -> HttpResponse:
+        # Published versions are immutable: no save buttons where nothing can be saved. A new
+        # version starts from its contract's page, so "Save and add another" has no place.
+        draft = obj is None or obj.status == Status.DRAFT
+        context.update(
+            show_save=draft, show_save_and_continue=draft, show_save_and_add_another=False
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
@@ -321,14 +350,15 @@ class ContractVersionAdmin(TeamOwnedAdmin):
         return run
 
     def run_step(self, request: HttpRequest, step, version: ContractVersion, done: str) -> None:
+        which = named(version)
         try:
             step(version, request.user)
         except publishing.PublishRefused as exc:
             self.message_user(
-                request, f"{version} was not {done}: " + " ".join(exc.problems), messages.ERROR
+                request, f"{which} was not {done}: " + " ".join(exc.problems), messages.ERROR
             )
         else:
-            self.message_user(request, f"{version} was {done}.", messages.SUCCESS)
+            self.message_user(request, f"{which} was {done}.", messages.SUCCESS)
 
     def run_action(self, request: HttpRequest, queryset: QuerySet, step, done: str) -> None:
         for version in queryset.select_related("contract"):
@@ -336,7 +366,9 @@ class ContractVersionAdmin(TeamOwnedAdmin):
                 self.run_step(request, step, version, done)
             else:
                 self.message_user(
-                    request, f"{version}: only the owning team can do this.", messages.ERROR
+                    request,
+                    f"{named(version)}: only the owning team can do this.",
+                    messages.ERROR,
                 )
 
     @admin.action(description="Publish selected drafts")

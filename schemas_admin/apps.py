@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class SchemasAdminConfig(AppConfig):
     name = "schemas_admin"
-    verbose_name = "Event contracts"
+    verbose_name = "Contracts"

@@ -62,7 +62,15 @@ def parse(schema: Any, references: Sequence[Any] = ()) -> dict | list | str:
         for referenced in references:
             fastavro.parse_schema(referenced, named, _write_hint=False)
         parsed = fastavro.parse_schema(schema, named, _write_hint=False)
-    except (fastavro.schema.SchemaParseException, fastavro.schema.UnknownType) as exc:
+    except fastavro.schema.UnknownType as exc:
+        # fastavro gives the name with the record's namespace, or the {"type": ...} object.
+        name = exc.name.get("type") if isinstance(exc.name, dict) else exc.name.rsplit(".")[-1]
+        raise InvalidSchema(
+            f'This is not a valid Avro schema: there is no type "{name}". Check its '
+            "spelling: string, int, long, float, double, boolean, bytes, null, array, map, "
+            "or the name of a record, enum or fixed defined before it."
+        ) from exc
+    except fastavro.schema.SchemaParseException as exc:
         raise InvalidSchema(f"This is not a valid Avro schema: {exc}") from exc
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         problem = f"{type(exc).__name__}: {exc}"

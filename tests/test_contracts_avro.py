@@ -123,7 +123,7 @@ def test_new_fields_need_defaults_where_the_mode_does(mode: str, needs_default: 
     [
         ('{"type": "record",', "This is not valid JSON"),
         ('{"type": "record", "name": "X"}', "This is not a valid Avro schema"),
-        ('{"type": "strin"}', "This is not a valid Avro schema"),
+        ('{"type": "strin"}', 'This is not a valid Avro schema: there is no type "strin"'),
     ],
 )
 def test_invalid_schemas_explain_themselves(text: str, message: str) -> None:

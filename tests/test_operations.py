@@ -69,7 +69,7 @@ def test_admin_creates_a_key_and_shows_it_once(admin_client, client_app, raw_top
     )
 
     messages = " ".join(str(m) for m in response.context["messages"])
-    key = re.search(r"The API key for android is: (\S+)\. ", messages).group(1)
+    key = re.search(r"The API key for android \(Shop iOS\) is <code>(\S+)</code>", messages)[1]
     stored = ClientAPIKey.objects.get(name="android")
     assert key not in stored.hashed_key and stored.app == client_app
     assert (

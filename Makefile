@@ -18,8 +18,8 @@ $(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(BIN)/pyth
 	$(BIN)/pip install -q -r requirements/dev.txt
 	touch $@ $(VENV)/.base-installed
 
-# Starts Kafka (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), the web server and a Celery
-# worker in the foreground; Ctrl-C stops them all.
+# Starts Kafka (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), the web server, the matcher and
+# a Celery worker (with its beat scheduler) in the foreground; Ctrl-C stops them all.
 run: $(VENV)/.base-installed
 	$(BIN)/python -m devservices fetch-kafka
 	rm -rf var/prometheus && mkdir -p var/prometheus var/celery/queue var/celery/processed
@@ -27,7 +27,7 @@ run: $(VENV)/.base-installed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus WEB_BIND=$(HOST):$(PORT) \
 	BASE_URL=http://$(HOST):$(PORT) \
-	$(BIN)/honcho start $(if $(KAFKA_BOOTSTRAP_SERVERS),web worker,)
+	$(BIN)/honcho start $(if $(KAFKA_BOOTSTRAP_SERVERS),web worker matcher,)
 
 # Installs what the suite needs (Debian packages when missing, Python packages, Kafka jars),
 # then runs it. The suite starts and stops its own Kafka, PostgreSQL and Redis on free ports.
@@ -51,4 +51,5 @@ format: $(VENV)/.dev-installed
 bench: system-packages $(VENV)/.dev-installed
 	command -v wrk >/dev/null || apt-get install -y -q --no-install-recommends wrk
 	$(BIN)/python -m devservices fetch-kafka
-	$(BIN)/python bench/collector.py $(BENCH_ARGS)
+	-$(BIN)/python bench/collector.py $(BENCH_ARGS)
+	$(BIN)/python bench/matcher.py

@@ -193,3 +193,30 @@ SCHEMA_REGISTRY_USER_INFO = env.str("SCHEMA_REGISTRY_USER_INFO", default="")
 CONTRACTS_PUBLISH_MAX_RETRIES = env.int("CONTRACTS_PUBLISH_MAX_RETRIES", default=5)
 CONTRACTS_PUBLISH_RETRY_SECONDS = env.float("CONTRACTS_PUBLISH_RETRY_SECONDS", default=10.0)
 CONTRACTS_ANALYSTS_GROUP = env.str("CONTRACTS_ANALYSTS_GROUP", default="analysts")
+
+# --- Matcher (run_matcher, replay_unmatched; docs/matcher.md) ---------------------------------
+# Matchers sharing this consumer group share the raw topic's partitions.
+MATCHER_CONSUMER_GROUP = env.str("MATCHER_CONSUMER_GROUP", default="matcher")
+# Each process's transactional.id is "<prefix>-<instance>" (run_matcher --instance); a restarted
+# instance reusing its id aborts what its predecessor left open.
+MATCHER_TRANSACTIONAL_ID_PREFIX = env.str("MATCHER_TRANSACTIONAL_ID_PREFIX", default="matcher")
+MATCHER_BATCH_SIZE = env.int("MATCHER_BATCH_SIZE", default=1000)  # raw records per transaction
+MATCHER_BATCH_SECONDS = env.float("MATCHER_BATCH_SECONDS", default=0.5)  # max wait to fill one
+MATCHER_SESSION_TIMEOUT_MS = env.int("MATCHER_SESSION_TIMEOUT_MS", default=10000)
+MATCHER_TRANSACTION_TIMEOUT_MS = env.int("MATCHER_TRANSACTION_TIMEOUT_MS", default=60000)
+MATCHER_MAX_EVENT_BYTES = env.int("MATCHER_MAX_EVENT_BYTES", default=COLLECTOR_MAX_EVENT_BYTES)
+MATCHER_CONTRACT_REFRESH_SECONDS = env.float("MATCHER_CONTRACT_REFRESH_SECONDS", default=2.0)
+# Serve the matcher's Prometheus metrics on this port (0: only through PROMETHEUS_MULTIPROC_DIR).
+MATCHER_METRICS_PORT = env.int("MATCHER_METRICS_PORT", default=0)
+# Bounds of the unmatched-event records in the database.
+UNMATCHED_MAX_GROUPS = env.int("UNMATCHED_MAX_GROUPS", default=1000)
+UNMATCHED_SAMPLES_PER_GROUP = env.int("UNMATCHED_SAMPLES_PER_GROUP", default=20)
+UNMATCHED_SAMPLE_MAX_BYTES = env.int("UNMATCHED_SAMPLE_MAX_BYTES", default=16 * 1024)
+UNMATCHED_RETENTION_DAYS = env.int("UNMATCHED_RETENTION_DAYS", default=30)
+# How often a matcher writes the unmatched events it collected to the database.
+UNMATCHED_RECORD_SECONDS = env.float("UNMATCHED_RECORD_SECONDS", default=2.0)
+REPLAY_BATCH_SIZE = env.int("REPLAY_BATCH_SIZE", default=500)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "purge-unmatched-events": {"task": "events.tasks.purge_unmatched", "schedule": 3600.0},
+}

@@ -1,12 +1,17 @@
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from .models import ClientAPIKey, ClientApp
+from .matcher.replay import ReplayFilter
+from .models import ClientAPIKey, ClientApp, ReplayRun, UnmatchedGroup, UnmatchedSample
+from .tasks import replay_unmatched
 
 # Keys here always belong to a client app; the library's stand-alone key model is unused.
 admin.site.unregister(APIKey)
@@ -71,3 +76,74 @@ class ClientAPIKeyAdmin(APIKeyModelAdmin):
             ),
             messages.WARNING,
         )
+
+
+class UnmatchedSampleInline(admin.TabularInline):
+    model = UnmatchedSample
+    fields = ["seen_at", "event_id", "detail", "raw", "raw_truncated"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(UnmatchedGroup)
+class UnmatchedGroupAdmin(admin.ModelAdmin):
+    """Events that matched no contract, grouped by why; select groups to replay them."""
+
+    list_display = [
+        "event_name",
+        "reason",
+        "field",
+        "count",
+        "resolved_count",
+        "first_seen",
+        "last_seen",
+    ]
+    list_filter = ["reason"]
+    search_fields = ["event_name", "field", "last_message"]
+    readonly_fields = [f.name for f in UnmatchedGroup._meta.fields]
+    inlines = [UnmatchedSampleInline]
+    actions = ["replay_groups"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Replay the events of the selected groups")
+    def replay_groups(self, request: HttpRequest, queryset: QuerySet[UnmatchedGroup]) -> None:
+        for group in queryset:
+            run = ReplayRun.objects.create(filters=ReplayFilter.for_group(group).as_json())
+            transaction.on_commit(partial(replay_unmatched.delay, run.pk))
+        self.message_user(
+            request,
+            f"Queued {queryset.count()} replay(s); follow them under Replay runs.",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(ReplayRun)
+class ReplayRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "status",
+        "filters",
+        "created_at",
+        "scanned",
+        "total",
+        "matched",
+        "still_unmatched",
+        "already_replayed",
+    ]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in ReplayRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

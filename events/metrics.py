@@ -12,6 +12,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -40,3 +41,25 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     else:
         registry = REGISTRY
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+# The matcher (run_matcher). Under PROMETHEUS_MULTIPROC_DIR the web's /metrics includes them.
+MATCHER_MATCHED = Counter(
+    "matcher_events_matched", "Raw events written to their contract's Avro topic.", ["contract"]
+)
+MATCHER_UNMATCHED = Counter(
+    "matcher_events_unmatched",
+    "Raw events written to the unmatched topic; contract is empty for unknown events.",
+    ["contract", "reason"],
+)
+MATCHER_BATCH_LATENCY = Histogram(
+    "matcher_batch_latency_seconds",
+    "Time from a batch's records leaving the consumer to its transaction's commit.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+MATCHER_CONSUMER_LAG = Gauge(
+    "matcher_consumer_lag",
+    "Raw records not yet matched, per partition, as seen by the matcher that owns it.",
+    ["partition"],
+    multiprocess_mode="livemax",
+)

@@ -47,3 +47,107 @@ class ClientAPIKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "client API key"
         verbose_name_plural = "client API keys"
+
+
+class UnmatchedGroup(models.Model):
+    """Events that matched no contract for the same reason, counted; a few are kept as samples.
+
+    ``event_name`` and ``field`` are ``*`` in the overflow group of a reason, which counts new
+    kinds of failure once UNMATCHED_MAX_GROUPS groups exist.
+    """
+
+    event_name = models.CharField(max_length=128)
+    reason = models.CharField(max_length=32)
+    field = models.CharField(max_length=500, blank=True, help_text="Path of the bad field.")
+    count = models.PositiveBigIntegerField(default=0)
+    resolved_count = models.PositiveBigIntegerField(
+        default=0, help_text="Events of the group matched by a replay since."
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+    last_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_name", "reason", "field"], name="unique_unmatched_group"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.reason} {self.field}".strip()
+
+
+class UnmatchedSample(models.Model):
+    """One unmatched event of a group; at most UNMATCHED_SAMPLES_PER_GROUP, the newest, are kept."""
+
+    group = models.ForeignKey(UnmatchedGroup, on_delete=models.CASCADE, related_name="samples")
+    event_id = models.CharField(max_length=64, blank=True)
+    seen_at = models.DateTimeField(db_index=True)
+    detail = models.JSONField(help_text="The structured reason.")
+    raw = models.TextField(help_text="The raw event, cut at UNMATCHED_SAMPLE_MAX_BYTES.")
+    raw_truncated = models.BooleanField(default=False)
+    source_topic = models.CharField(max_length=249)
+    source_partition = models.IntegerField()
+    source_offset = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.event_id}"
+
+
+class ReplayRun(models.Model):
+    """A request to match recorded unmatched events again, and its progress."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    filters = models.JSONField(
+        default=dict, help_text="event_name, reason, field, since, until (ISO-8601); empty: all."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    task_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveBigIntegerField(default=0, help_text="Unmatched records to read.")
+    scanned = models.PositiveBigIntegerField(default=0)
+    selected = models.PositiveBigIntegerField(default=0)
+    matched = models.PositiveBigIntegerField(default=0)
+    still_unmatched = models.PositiveBigIntegerField(default=0)
+    already_replayed = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"replay {self.pk} ({self.status})"
+
+
+class ReplayedEvent(models.Model):
+    """A raw record that a replay matched: replaying it again must not produce it again."""
+
+    source_topic = models.CharField(max_length=249)
+    source_partition = models.IntegerField()
+    source_offset = models.BigIntegerField()
+    event_id = models.CharField(max_length=64, blank=True)
+    run = models.ForeignKey(ReplayRun, null=True, on_delete=models.SET_NULL)
+    replayed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_topic", "source_partition", "source_offset"],
+                name="unique_replayed_source",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_topic}/{self.source_partition}@{self.source_offset}"

@@ -1,0 +1,183 @@
+"""Unmatched events: their record in the unmatched topic, and their groups in the database."""
+
+import base64
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from events.models import UnmatchedGroup, UnmatchedSample
+
+from .match import Reason, Unmatched
+
+OVERFLOW = "*"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the raw record is: the key of an event across matching and replays."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class UnmatchedEvent:
+    raw: bytes
+    unmatched: Unmatched
+    source: Source
+    seen_at: datetime
+
+
+def topic_value(event: UnmatchedEvent) -> bytes:
+    """JSON for the unmatched topic: the reason, where the raw record is, and the raw event.
+
+    A too-large event is not copied (it is in the raw topic at ``source``); a body that is not
+    JSON is kept as text, or base64 when it is not UTF-8.
+    """
+    value: dict[str, Any] = {
+        "reason": event.unmatched.as_dict(),
+        "source": {
+            "topic": event.source.topic,
+            "partition": event.source.partition,
+            "offset": event.source.offset,
+        },
+        "seen_at": event.seen_at.isoformat(),
+    }
+    reason = event.unmatched.reason
+    if reason == Reason.MALFORMED_JSON and not _is_json(event.raw):
+        try:
+            value["raw_text"] = event.raw.decode()
+        except UnicodeDecodeError:
+            value["raw_base64"] = base64.b64encode(event.raw).decode()
+    elif reason != Reason.TOO_LARGE:
+        value["event"] = msgspec.Raw(event.raw)
+    return msgspec.json.encode(value)
+
+
+def topic_headers(event: UnmatchedEvent) -> list[tuple[str, str]]:
+    headers = [("reason", event.unmatched.reason.value)]
+    if event.unmatched.event_name:
+        headers.append(("event", event.unmatched.event_name))
+    return headers
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
+GroupKey = tuple[str, str, str]  # event name, reason, field
+
+
+@dataclass
+class PendingGroup:
+    """What a group gained since the last write: a count, and at most the newest samples."""
+
+    samples: deque[UnmatchedEvent]
+    count: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+class Recorder:
+    """Collects unmatched events and writes them to the database in one go on ``flush()``.
+
+    The database holds at most UNMATCHED_MAX_GROUPS groups (plus one overflow group per reason)
+    and UNMATCHED_SAMPLES_PER_GROUP samples of each, whatever arrives; what waits in memory for
+    the next flush is bounded the same way.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[GroupKey, PendingGroup] = {}
+
+    def add(self, events: Iterable[UnmatchedEvent]) -> None:
+        for event in events:
+            u = event.unmatched
+            key = ((u.event_name or "")[:128], u.reason.value, u.group_field[:500])
+            if key not in self.pending and len(self.pending) >= settings.UNMATCHED_MAX_GROUPS:
+                key = (OVERFLOW, u.reason.value, OVERFLOW)
+            pending = self.pending.get(key)
+            if pending is None:
+                samples = deque(maxlen=settings.UNMATCHED_SAMPLES_PER_GROUP)
+                pending = self.pending[key] = PendingGroup(samples, first_seen=event.seen_at)
+            pending.count += 1
+            pending.last_seen = event.seen_at
+            pending.samples.append(event)
+
+    def flush(self) -> None:
+        """Write what is pending; on failure it stays pending for the next flush."""
+        with transaction.atomic():
+            for key, pending in self.pending.items():
+                group = _count(key, pending)
+                _keep_samples(group, list(pending.samples))
+        self.pending = {}
+
+
+def record(events: Iterable[UnmatchedEvent]) -> None:
+    """Count the events in their groups and keep the newest few of each as samples."""
+    recorder = Recorder()
+    recorder.add(events)
+    recorder.flush()
+
+
+def _count(key: GroupKey, pending: PendingGroup) -> UnmatchedGroup:
+    event_name, reason, field = key
+    last_message = pending.samples[-1].unmatched.message
+    changes = {
+        "count": F("count") + pending.count,
+        "last_seen": pending.last_seen,
+        "last_message": last_message,
+    }
+    candidates = [(event_name, reason, field), (OVERFLOW, reason, OVERFLOW)]
+    for name, reason_code, path in candidates:
+        lookup = {"event_name": name, "reason": reason_code, "field": path}
+        if UnmatchedGroup.objects.filter(**lookup).update(**changes):
+            return UnmatchedGroup.objects.get(**lookup)
+        overflow = name == OVERFLOW
+        if overflow or UnmatchedGroup.objects.count() < settings.UNMATCHED_MAX_GROUPS:
+            try:
+                with transaction.atomic():
+                    return UnmatchedGroup.objects.create(
+                        **lookup,
+                        count=pending.count,
+                        first_seen=pending.first_seen,
+                        last_seen=pending.last_seen,
+                        last_message=last_message,
+                    )
+            except IntegrityError:  # another matcher created it meanwhile
+                UnmatchedGroup.objects.filter(**lookup).update(**changes)
+                return UnmatchedGroup.objects.get(**lookup)
+    raise AssertionError("the overflow group is always created")
+
+
+def _keep_samples(group: UnmatchedGroup, events: list[UnmatchedEvent]) -> None:
+    bound = settings.UNMATCHED_SAMPLES_PER_GROUP
+    limit = settings.UNMATCHED_SAMPLE_MAX_BYTES
+    UnmatchedSample.objects.bulk_create(
+        UnmatchedSample(
+            group=group,
+            event_id=(event.unmatched.event_id or "")[:64],
+            seen_at=event.seen_at,
+            detail=event.unmatched.as_dict(),
+            # PostgreSQL text cannot hold NUL characters.
+            raw=event.raw[:limit].decode(errors="replace").replace("\x00", "\ufffd"),
+            raw_truncated=len(event.raw) > limit,
+            source_topic=event.source.topic,
+            source_partition=event.source.partition,
+            source_offset=event.source.offset,
+        )
+        for event in events[-bound:]
+    )
+    stale = group.samples.order_by("-id").values_list("id", flat=True)[bound:]
+    UnmatchedSample.objects.filter(id__in=list(stale)).delete()

@@ -1,0 +1,209 @@
+"""Helpers of the matcher's tests: contracts made with the ORM, Kafka in and out, matchers."""
+
+import itertools
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+from confluent_kafka import (
+    Consumer,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
+from django.conf import settings
+
+from events.matcher.processor import BatchReporter, MatchProcessor
+from events.matcher.transactional import LoopConfig, TransactionalLoop, retriable
+from schemas_admin.models import ContractVersion, EventContract, Team
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_schema_ids = itertools.count(1000)
+
+CHECKOUT_V1 = {
+    "type": "record",
+    "name": "CheckoutCompleted",
+    "namespace": "com.shop.events",
+    "fields": [
+        {"name": "order_id", "type": "string"},
+        {"name": "total", "type": "double"},
+        {
+            "name": "items",
+            "type": {
+                "type": "array",
+                "items": {
+                    "type": "record",
+                    "name": "Item",
+                    "fields": [
+                        {"name": "sku", "type": "string"},
+                        {"name": "qty", "type": "int"},
+                    ],
+                },
+            },
+        },
+    ],
+}
+
+CHECKOUT_V2 = {
+    **CHECKOUT_V1,
+    "fields": [
+        *CHECKOUT_V1["fields"],
+        {"name": "coupon", "type": ["null", "string"], "default": None},
+        {"name": "paid_at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    ],
+}
+
+
+def make_contract(
+    event_name: str,
+    *versions: dict,
+    statuses: tuple[str, ...] = (),
+    output_topic: str | None = None,
+) -> EventContract:
+    """A contract whose versions 1..n have the given schemas (published unless ``statuses``
+    says otherwise), each with a made-up registry schema id."""
+    team, _ = Team.objects.get_or_create(slug="shop", defaults={"name": "Shop"})
+    contract = EventContract.objects.create(
+        event_name=event_name,
+        namespace="com.shop.events",
+        team=team,
+        output_topic=output_topic or f"test.avro.{event_name}.{uuid.uuid4().hex[:8]}",
+    )
+    for number, schema in enumerate(versions, start=1):
+        add_version(contract, number, schema, statuses[number - 1] if statuses else "published")
+    return contract
+
+
+def add_version(
+    contract: EventContract, number: int, schema: dict, status: str = "published"
+) -> ContractVersion:
+    return ContractVersion.objects.create(
+        contract=contract,
+        version=number,
+        schema=schema,
+        status=status,
+        registry_subject=contract.registry_subject,
+        registry_schema_id=next(_schema_ids),
+    )
+
+
+@dataclass
+class MatcherSetup:
+    """Topics, consumer group and settings of one test's matchers."""
+
+    raw_topic: str
+    unmatched_topic: str
+    group: str
+    env: dict[str, str]
+
+
+def produce(topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    producer = Producer({**settings.KAFKA_CLIENT_CONFIG, "enable.idempotence": True})
+    for key, value in records:
+        producer.produce(topic, value, key)
+        producer.poll(0)
+    assert producer.flush(30) == 0
+
+
+def caught_up(group: str, topic: str) -> bool:
+    """True once the group's committed offsets are at the end of every partition of topic."""
+    consumer = Consumer({**settings.KAFKA_CLIENT_CONFIG, "group.id": group})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        for partition in committed:
+            _, high = consumer.get_watermark_offsets(partition, timeout=10)
+            if high > 0 and partition.offset < high:
+                return False
+        return True
+    except KafkaException as exc:
+        if retriable(exc.args[0]):
+            return False
+        raise
+    finally:
+        consumer.close()
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def run_in_process(setup: MatcherSetup, timeout: float = 120.0) -> None:
+    """Run one matcher in this process until it has matched everything in the raw topic."""
+    loop = TransactionalLoop(
+        MatchProcessor(),
+        LoopConfig(
+            topic=setup.raw_topic,
+            group=setup.group,
+            transactional_id=f"{setup.group}-in-process",
+            batch_size=200,
+            batch_seconds=0.2,
+        ),
+        on_batch=BatchReporter(),
+    )
+    deadline = time.monotonic() + timeout
+    checked_at = [0.0]
+
+    def done() -> bool:
+        assert time.monotonic() < deadline, "the matcher did not catch up"
+        if time.monotonic() - checked_at[0] < 1:
+            return False
+        checked_at[0] = time.monotonic()
+        return caught_up(setup.group, setup.raw_topic)
+
+    loop.run(should_stop=done)
+
+
+class MatcherProcess:
+    """``manage.py run_matcher --instance <name>`` as a real process."""
+
+    def __init__(self, setup: MatcherSetup, instance: str, log_dir: Path) -> None:
+        self.setup = setup
+        self.instance = instance
+        # A log per process: a restarted instance must not read its predecessor's lines.
+        self.log = log_dir / f"matcher-{instance}-{uuid.uuid4().hex[:6]}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "MatcherProcess":
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "run_matcher", "--instance", self.instance],
+                cwd=PROJECT_ROOT,
+                env=self.setup.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def owns_partitions(self) -> bool:
+        """True once the process's last (re)assignment, as it logs them, gave it partitions."""
+        owned = [line for line in self.log.read_text().splitlines() if "now owns" in line]
+        return bool(owned) and not owned[-1].endswith("now owns []")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def terminate(self, timeout: float = 60.0) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+
+
+def decode_unmatched(message) -> dict:
+    return msgspec.json.decode(message.value())

@@ -8,6 +8,7 @@ not know are an error too: the Avro record would silently lose them.
 
 import base64
 import binascii
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -19,6 +20,7 @@ Converter = Callable[[Any], Any]
 INT_RANGE = (-(2**31), 2**31 - 1)
 LONG_RANGE = (-(2**63), 2**63 - 1)
 NUMBER = (int, float)  # a tuple: isinstance() with ``int | float`` is several times slower
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class FieldError(Exception):
@@ -268,9 +270,27 @@ def _fixed(schema: dict) -> Converter:
     return convert
 
 
-def _primitive(name: str, check: Callable[[Any], bool]) -> Converter:
-    def convert(value: Any) -> Any:
-        if check(value):
+def _null(value: Any) -> None:
+    if value is None:
+        return None
+    raise FieldError("null", json_type(value))
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise FieldError("boolean", json_type(value))
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise FieldError("string", json_type(value))
+
+
+def _number(name: str) -> Converter:
+    def convert(value: Any) -> int | float:
+        if isinstance(value, NUMBER) and not isinstance(value, bool):
             return value
         raise FieldError(name, json_type(value))
 
@@ -295,17 +315,13 @@ def _bytes(value: Any) -> bytes:
 
 
 PRIMITIVES: dict[str, Converter] = {
-    "null": _primitive("null", lambda value: value is None),
-    "boolean": _primitive("boolean", lambda value: isinstance(value, bool)),
+    "null": _null,
+    "boolean": _boolean,
     "int": _integer("int", INT_RANGE),
     "long": _integer("long", LONG_RANGE),
-    "float": _primitive(
-        "float", lambda value: isinstance(value, NUMBER) and not isinstance(value, bool)
-    ),
-    "double": _primitive(
-        "double", lambda value: isinstance(value, NUMBER) and not isinstance(value, bool)
-    ),
-    "string": _primitive("string", lambda value: isinstance(value, str)),
+    "float": _number("float"),
+    "double": _number("double"),
+    "string": _string,
     "bytes": _bytes,
 }
 
@@ -362,8 +378,14 @@ def _time(schema: dict) -> Converter:
     return _parsed(expected, time.fromisoformat, _integer(expected, LONG_RANGE))
 
 
+def _canonical_uuid(text: str) -> str:
+    if CANONICAL_UUID.fullmatch(text):  # what str(UUID(text)) gives, without building one
+        return text
+    return str(uuid.UUID(text))
+
+
 def _uuid(schema: dict) -> Converter:
-    return _parsed("uuid", lambda text: str(uuid.UUID(text)))
+    return _parsed("uuid", _canonical_uuid)
 
 
 def _decimal(schema: dict) -> Converter | None:

@@ -1,7 +1,7 @@
 """One raw event -> its contract's Avro record, or the precise reason it matches none."""
 
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -10,6 +10,7 @@ from fastavro import schemaless_writer
 
 from .contracts import Contract, ContractBook, Version
 from .convert import FieldError
+from .transactional import Output
 
 # Envelope fields carried along as headers of the Avro record.
 HEADER_FIELDS = (
@@ -33,12 +34,10 @@ class Reason(StrEnum):
     TOO_LARGE = "too_large"
 
 
-@dataclass(slots=True)
-class Matched:
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, str]]  # librdkafka sends str values UTF-8 encoded
+@dataclass(slots=True, kw_only=True)
+class Matched(Output):
+    """The Avro record for the contract's output topic, produced as it is."""
+
     event_name: str
     version: int
 
@@ -56,7 +55,8 @@ class Unmatched:
     actual: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "reason": self.reason.value}
+        # The fields in order, as dataclasses.asdict() gives them, without its deep copies.
+        return {**vars(self), "reason": self.reason.value}
 
 
 Outcome = Matched | Unmatched
@@ -162,7 +162,14 @@ def _convert(event: dict, event_id: str | None, contract: Contract, version: Ver
     ]
     headers.append(("contract_version", str(version.number)))
     key = event_id.encode() if event_id is not None else None
-    return Matched(contract.output_topic, key, body.getvalue(), headers, name, version.number)
+    return Matched(
+        contract.output_topic,
+        key,
+        body.getvalue(),
+        headers,
+        event_name=name,
+        version=version.number,
+    )
 
 
 def _envelope_problem(event: Any) -> str | None:

@@ -77,7 +77,7 @@ class MatchProcessor:
                 outcome = match(raw, self.book, max_bytes)
                 if isinstance(outcome, Matched):
                     matched[outcome.event_name] += 1
-                    yield Output(outcome.topic, outcome.key, outcome.value, outcome.headers)
+                    yield outcome
                 else:
                     source = Source(message.topic(), message.partition(), message.offset())
                     event = UnmatchedEvent(raw, outcome, source, seen_at)
@@ -87,8 +87,9 @@ class MatchProcessor:
         def on_commit() -> None:
             for name, count in matched.items():
                 metrics.MATCHER_MATCHED.labels(name).inc(count)
-            for failure in failures:
-                metrics.MATCHER_UNMATCHED.labels(*self._labels(failure.unmatched)).inc()
+            unmatched_counts = Counter(self._labels(failure.unmatched) for failure in failures)
+            for labels, count in unmatched_counts.items():
+                metrics.MATCHER_UNMATCHED.labels(*labels).inc(count)
             self.recorder.add(failures)
 
         return Batch(outputs(), on_commit)

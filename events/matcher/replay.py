@@ -31,7 +31,7 @@ from events.models import ReplayedEvent, ReplayRun, UnmatchedGroup
 
 from .contracts import ContractBook
 from .match import Matched, match
-from .transactional import Output, TransactionalProducer
+from .transactional import TransactionalProducer
 from .unmatched import OVERFLOW
 
 TIMEOUT = 30.0
@@ -224,7 +224,7 @@ def _replay_once(
         if not isinstance(outcome, Matched):
             still_unmatched += 1
             continue
-        outputs.append(Output(outcome.topic, outcome.key, outcome.value, outcome.headers))
+        outputs.append(outcome)
         topic, partition, offset = candidate.source
         ledger.append(
             ReplayedEvent(

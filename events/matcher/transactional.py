@@ -44,7 +44,7 @@ class Output:
     topic: str
     key: bytes | None
     value: bytes
-    headers: list[tuple[str, str]] | None = None
+    headers: list[tuple[str, str]] | None = None  # librdkafka sends str values UTF-8 encoded
 
 
 @dataclass

@@ -1,11 +1,11 @@
 """Turning a request body into Kafka records: the collector's logic, apart from HTTP."""
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import msgspec
+import uuid_utils
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 
@@ -64,9 +64,10 @@ def collect(payload: Any, app: ClientApp, received_at: datetime) -> Collected:
 
     collected = Collected()
     received = received_at.isoformat()
+    max_bytes = settings.COLLECTOR_MAX_EVENT_BYTES  # read once: settings access is slow per event
     for index, item in enumerate(items):
         try:
-            collected.records.append(_record(index, item, app, received))
+            collected.records.append(_record(index, item, app, received, max_bytes))
         except _Rejected as rejected:
             collected.errors.append(rejected.error)
     return collected
@@ -85,7 +86,7 @@ def _check_batch_size(size: int) -> None:
         raise PayloadTooLarge(f"The batch has {size} events; at most {limit} are allowed.")
 
 
-def _record(index: int, item: Any, app: ClientApp, received_at: str) -> Record:
+def _record(index: int, item: Any, app: ClientApp, received_at: str, max_bytes: int) -> Record:
     if not isinstance(item, dict):
         raise _Rejected(ItemError(index, "not_an_object", None, "An event must be a JSON object."))
     try:
@@ -93,14 +94,14 @@ def _record(index: int, item: Any, app: ClientApp, received_at: str) -> Record:
     except msgspec.ValidationError as exc:
         raise _Rejected(ItemError(index, "invalid", envelope.error_field(exc), str(exc))) from None
 
-    # The client's own fields go to Kafka as sent; the server only adds its own.
-    event_id = item.get("event_id") or str(uuid.uuid4())
+    # The client's own fields go to Kafka as sent; the server only adds its own. uuid_utils
+    # makes the same random (version 4) UUIDs as the standard library, at a tenth of its cost.
+    event_id = item.get("event_id") or str(uuid_utils.uuid4())
     value = msgspec.json.encode(
         {**item, "event_id": event_id, "received_at": received_at, "client_app": app.slug}
     )
-    limit = settings.COLLECTOR_MAX_EVENT_BYTES
-    if len(value) > limit:
-        message = f"The event is {len(value)} bytes; at most {limit} are allowed."
+    if len(value) > max_bytes:
+        message = f"The event is {len(value)} bytes; at most {max_bytes} are allowed."
         raise _Rejected(ItemError(index, "too_large", None, message))
     key = f"{app.slug}:{checked.client_id}" if checked.client_id else event_id
     return Record(index, event_id, key.encode(), value)

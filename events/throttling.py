@@ -39,12 +39,10 @@ class ClientKeyRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         counter = f"collector-rate:{api_key.pk}:{period}:{window}"
-        cache.add(counter, 0, timeout=period + 1)
         try:
             count = cache.incr(counter)
-        except ValueError:  # the entry expired between add() and incr()
-            cache.set(counter, 1, timeout=period + 1)
-            count = 1
+        except ValueError:  # the window's first request: no counter yet
+            count = 1 if cache.add(counter, 1, timeout=period + 1) else cache.incr(counter)
         self.retry_after = (window + 1) * period - now
         return count <= limit
 

@@ -18,6 +18,7 @@ from . import envelope, metrics
 from .authentication import ClientAPIKeyAuthentication
 from .collector import collect
 from .exceptions import BrokerUnavailable
+from .negotiation import CollectorContentNegotiation
 from .parsers import EventsJSONParser
 from .producer import DeliveryFailed, get_producer
 from .throttling import ClientKeyRateThrottle
@@ -62,6 +63,7 @@ class CollectView(APIView):
     permission_classes = []
     throttle_classes = [ClientKeyRateThrottle]
     parser_classes = [EventsJSONParser]
+    content_negotiation_class = CollectorContentNegotiation
 
     @extend_schema(
         operation_id="collect_events",

@@ -217,6 +217,5 @@ UNMATCHED_RETENTION_DAYS = env.int("UNMATCHED_RETENTION_DAYS", default=30)
 UNMATCHED_RECORD_SECONDS = env.float("UNMATCHED_RECORD_SECONDS", default=2.0)
 REPLAY_BATCH_SIZE = env.int("REPLAY_BATCH_SIZE", default=500)
 CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "purge-unmatched-events": {"task": "events.tasks.purge_unmatched", "schedule": 3600.0},
 }

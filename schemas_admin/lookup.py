@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 
 from .models import ContractVersion, EventContract
+from .versions import RELEASED
 
 
 def matchable_versions() -> QuerySet[ContractVersion]:
@@ -12,13 +13,8 @@ def matchable_versions() -> QuerySet[ContractVersion]:
         ContractVersion.objects.select_related("contract")
         .filter(
             contract__status=EventContract.Status.ACTIVE,
-            status__in=[ContractVersion.Status.PUBLISHED, ContractVersion.Status.DEPRECATED],
+            status__in=RELEASED,
             registry_schema_id__isnull=False,
         )
         .order_by("contract__event_name", "-version")
     )
-
-
-def published_versions(event_name: str) -> list[ContractVersion]:
-    """The versions events named ``event_name`` may match, newest first."""
-    return list(matchable_versions().filter(contract__event_name=event_name))

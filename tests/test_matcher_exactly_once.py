@@ -10,13 +10,13 @@ import msgspec
 from confluent_kafka import Producer
 from django.conf import settings
 
+from devservices._process import wait_until
 from tests.conftest import make_event, read_topic
 from tests.matcher_helpers import (
     CHECKOUT_V1,
     caught_up,
     decode_unmatched,
     make_contract,
-    wait_for,
 )
 
 pytest_plugins = ["tests.matcher_fixtures"]
@@ -67,7 +67,7 @@ class Flow:
 
 def assert_each_event_once(setup, contract, events: list[dict]) -> None:
     assert len(events) > 1000
-    wait_for(lambda: caught_up(setup.group, setup.raw_topic), 180, "the matchers to catch up")
+    wait_until(lambda: caught_up(setup.group, setup.raw_topic), 180, "the matchers to catch up")
     matched = [m.key().decode() for m in read_topic(contract.output_topic)]
     unmatched = [
         decode_unmatched(m)["event"]["event_id"] for m in read_topic(setup.unmatched_topic)
@@ -88,7 +88,7 @@ def test_sigkill_while_events_flow_loses_and_doubles_nothing(matcher_setup, matc
         for _ in range(6):
             # Kill a matcher that is busy matching, not one still starting up.
             name = rng.choice(sorted(matchers))
-            wait_for(matchers[name].owns_partitions, 120, f"matcher {name} to get partitions")
+            wait_until(matchers[name].owns_partitions, 120, f"matcher {name} to get partitions")
             time.sleep(rng.uniform(0.3, 1.5))
             matchers[name].kill()
             matchers[name] = matcher_processes(name)
@@ -105,13 +105,13 @@ def test_scaling_in_and_out_with_sigterm_loses_and_doubles_nothing(
     first = matcher_processes("a")
 
     with Flow(matcher_setup.raw_topic) as flow:
-        wait_for(first.owns_partitions, 120, "the first matcher to get partitions")
+        wait_until(first.owns_partitions, 120, "the first matcher to get partitions")
         second = matcher_processes("b")
-        wait_for(second.owns_partitions, 120, "the second matcher to get partitions")
+        wait_until(second.owns_partitions, 120, "the second matcher to get partitions")
         time.sleep(1.0)
         assert first.terminate() == 0, first.log.read_text()  # leaves while events flow
         third = matcher_processes("c")
-        wait_for(third.owns_partitions, 120, "the third matcher to get partitions")
+        wait_until(third.owns_partitions, 120, "the third matcher to get partitions")
         time.sleep(1.0)
         assert second.terminate() == 0, second.log.read_text()
         time.sleep(1.0)

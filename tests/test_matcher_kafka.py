@@ -8,6 +8,7 @@ import fastavro
 import msgspec
 from prometheus_client import REGISTRY
 
+from devservices._process import wait_until
 from events.models import UnmatchedGroup, UnmatchedSample
 from tests.conftest import make_event, read_topic
 from tests.matcher_helpers import (
@@ -18,7 +19,6 @@ from tests.matcher_helpers import (
     make_contract,
     produce,
     run_in_process,
-    wait_for,
 )
 
 pytest_plugins = ["tests.matcher_fixtures"]
@@ -107,7 +107,7 @@ def test_a_newly_published_version_is_used_without_a_restart(matcher_setup, matc
     matcher = matcher_processes("live")
     early = checkout(contract_version=2)
     produce(matcher_setup.raw_topic, [(b"k", msgspec.json.encode(early))])
-    wait_for(lambda: caught_up(matcher_setup.group, matcher_setup.raw_topic), 120, "a match")
+    wait_until(lambda: caught_up(matcher_setup.group, matcher_setup.raw_topic), 120, "a match")
 
     add_version(contract, 2, CHECKOUT_V1)
 
@@ -116,10 +116,10 @@ def test_a_newly_published_version_is_used_without_a_restart(matcher_setup, matc
         produce(
             matcher_setup.raw_topic, [(b"k", msgspec.json.encode(checkout(contract_version=2)))]
         )
-        wait_for(lambda: caught_up(matcher_setup.group, matcher_setup.raw_topic), 120, "a match")
+        wait_until(lambda: caught_up(matcher_setup.group, matcher_setup.raw_topic), 120, "a match")
         return bool(read_topic(contract.output_topic))
 
-    wait_for(one_more_matches, 60, "version 2 to be used")
+    wait_until(one_more_matches, 60, "version 2 to be used")
     [first, *_] = [decode_unmatched(m) for m in read_topic(matcher_setup.unmatched_topic)]
     assert first["reason"]["reason"] == "unknown_version"
     assert first["event"]["event_id"] == early["event_id"]

@@ -6,11 +6,17 @@ import pytest
 from django.utils import timezone
 
 from events.matcher.match import Reason, Unmatched
-from events.matcher.unmatched import OVERFLOW, Source, UnmatchedEvent, record
+from events.matcher.unmatched import OVERFLOW, Recorder, Source, UnmatchedEvent
 from events.models import ReplayedEvent, UnmatchedGroup, UnmatchedSample
 from events.tasks import purge_unmatched
 
 pytestmark = pytest.mark.django_db
+
+
+def record(events: list[UnmatchedEvent]) -> None:
+    recorder = Recorder()
+    recorder.add(events)
+    recorder.flush()
 
 
 def failure(event_name: str, offset: int, field: str = "", raw: bytes = b"{}") -> UnmatchedEvent:

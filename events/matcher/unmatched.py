@@ -124,13 +124,6 @@ class Recorder:
         self.pending = {}
 
 
-def record(events: Iterable[UnmatchedEvent]) -> None:
-    """Count the events in their groups and keep the newest few of each as samples."""
-    recorder = Recorder()
-    recorder.add(events)
-    recorder.flush()
-
-
 def _count(key: GroupKey, pending: PendingGroup) -> UnmatchedGroup:
     event_name, reason, field = key
     last_message = pending.samples[-1].unmatched.message

@@ -1,5 +1,3 @@
-import os
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -17,9 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "--base-url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8000")
-        )
+        parser.add_argument("--base-url", default=settings.SITE_URL)
 
     def handle(self, *args, base_url: str, **options) -> None:
         user_model = get_user_model()

@@ -151,3 +151,33 @@ class ReplayedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_topic}/{self.source_partition}@{self.source_offset}"
+
+
+class TrafficCount(models.Model):
+    """How many raw events the matcher saw in one minute with the same dimensions.
+
+    ``reason`` is empty for matched events; for unmatched ones, ``reason`` and ``field`` are
+    those of the unmatched group. The matcher appends rows per batch (several rows may share a
+    key: readers sum ``count``); the hourly roll-up task merges them and folds old minutes into
+    hours, so the table stays bounded. ``contract_version`` is 0 when no version applies.
+    """
+
+    minute = models.DateTimeField(help_text="Start of the minute (or hour, once rolled up).")
+    event_name = models.CharField(max_length=128)
+    contract_version = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=32, blank=True)
+    field = models.CharField(max_length=500, blank=True)
+    client_app = models.CharField(max_length=50, blank=True)
+    platform = models.CharField(max_length=32, blank=True)
+    app_version = models.CharField(max_length=64, blank=True)
+    count = models.PositiveBigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["minute"], name="traffic_minute"),
+            models.Index(fields=["reason", "minute"], name="traffic_reason_minute"),
+            models.Index(fields=["event_name", "minute"], name="traffic_event_minute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.event_name} {self.reason or 'matched'}"

@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The local broker's ports (when KAFKA_BOOTSTRAP_SERVERS is not set).
+KAFKA_PORT ?= 9092
+KAFKA_CONTROLLER_PORT ?= 9093
 
 .PHONY: run test lint format bench system-packages
 
@@ -27,6 +30,8 @@ run: $(VENV)/.base-installed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus WEB_BIND=$(HOST):$(PORT) \
 	BASE_URL=http://$(HOST):$(PORT) \
+	KAFKA_PORT=$(KAFKA_PORT) KAFKA_CONTROLLER_PORT=$(KAFKA_CONTROLLER_PORT) \
+	KAFKA_BOOTSTRAP_SERVERS=$(or $(KAFKA_BOOTSTRAP_SERVERS),127.0.0.1:$(KAFKA_PORT)) \
 	$(BIN)/honcho start $(if $(KAFKA_BOOTSTRAP_SERVERS),web worker matcher,)
 
 # Installs what the suite needs (Debian packages when missing, Python packages, Kafka jars),

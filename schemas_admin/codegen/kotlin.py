@@ -209,7 +209,7 @@ class _Version:
         inner = indent + "    "
         parameters = ""
         for field in record.fields:
-            parameters += block(field_notes(field), inner)
+            parameters += block(field_notes(field, self.model), inner)
             default = f" = {self.literal(field.type, field.default)}" if field.has_default else ""
             name = identifier(names[field.name])
             parameters += f"{inner}val {name}: {self.type(field.type)}{default},\n"

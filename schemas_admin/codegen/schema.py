@@ -7,6 +7,7 @@ version, unique within it; defaults are converted to Python values of the field'
 each generator can print them as literals.
 """
 
+import base64
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -87,7 +88,6 @@ class Field:
     type: Type
     doc: str
     default: Any = NO_DEFAULT  # a Python value of the field's type (see ``_default``)
-    default_json: Any = None  # the default as the schema writes it
 
     @property
     def has_default(self) -> bool:
@@ -137,6 +137,15 @@ class VersionModel:
 
 EPOCH_DAY = dt.date(1970, 1, 1)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Type names the generated code uses itself (runtime, standard library): a contract's named
+# type called so is renamed (Timestamp2), in every language alike.
+RESERVED_NAMES = {
+    "Any", "Array", "AvroNull", "Base64Bytes", "BigDecimal", "Bool", "Boolean", "ByteArray",
+    "Character", "Data", "Date", "Decimal", "DecimalText", "Dictionary", "Double", "Encodable",
+    "Encoder", "Error", "Float", "Instant", "Int", "Int32", "Int64", "JSONKey", "JsonValue",
+    "JsonWriter", "List", "LocalDate", "LocalDateTime", "LocalTime", "Long", "Map", "Nothing",
+    "Optional", "Record", "Sendable", "Set", "String", "Timestamp", "Type", "UUID", "Unit",
+}  # fmt: skip
 LOGICAL_TYPES = {
     "date",
     "time-millis",
@@ -167,7 +176,7 @@ class _Walker:
         self.named: dict[str, Named] = {}
         self.definitions: dict[str, dict] = {}
         self.unions: list[Union] = []
-        self.taken: set[str] = {root_name}
+        self.taken: set[str] = {root_name, *RESERVED_NAMES}
 
     def run(self, parsed: dict) -> VersionModel:
         self._collect(parsed)
@@ -211,9 +220,7 @@ class _Walker:
                 if "default" in item
                 else NO_DEFAULT
             )
-            record.fields.append(
-                Field(item["name"], field_type, _doc(item), default, item.get("default"))
-            )
+            record.fields.append(Field(item["name"], field_type, _doc(item), default))
         return record
 
     def type(self, schema: Any, hint: str) -> Type:
@@ -399,4 +406,34 @@ def _logical_default(kind: Logical, value: Any) -> Any:
 def _typed(value: Any, kinds: type | tuple[type, ...]) -> Any:
     if not isinstance(value, kinds):
         raise TypeError(value)
+    return value
+
+
+def wire(kind: Type, value: Any, model: VersionModel) -> Any:
+    """A converted default as the JSON the generated code sends for it (and the matcher reads):
+    bytes in base64, decimals and logical types as ISO-8601 text, a union as its branch."""
+    if value is None:
+        return None
+    if isinstance(kind, Optional):
+        return wire(kind.type, value, model)
+    if isinstance(kind, Union):
+        return wire(kind.branches[value.index], value.value, model)
+    if isinstance(kind, Array):
+        return [wire(kind.items, item, model) for item in value]
+    if isinstance(kind, Map):
+        return {key: wire(kind.values, item, model) for key, item in value.items()}
+    if isinstance(kind, Ref):
+        named = model.named[kind.full_name]
+        if isinstance(named, Record):
+            types = {item.name: item.type for item in named.fields}
+            return {key: wire(types[key], item, model) for key, item in value.items()}
+        return wire(Primitive("bytes"), value, model) if isinstance(named, Fixed) else value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
     return value

@@ -3,10 +3,9 @@
 import json
 import textwrap
 from collections.abc import Iterable
-from typing import Any
 
 from .contracts import Contract, Version
-from .schema import Field, Logical
+from .schema import Field, Logical, VersionModel, wire
 
 WIDTH = 96
 
@@ -42,14 +41,16 @@ def slashes(paragraphs: Iterable[str], indent: str = "") -> str:
     return "".join(f"{indent}///{' ' + line if line else ''}\n" for line in wrap(paragraphs))
 
 
-def field_notes(field: Field) -> list[str]:
-    """What a field's documentation says besides its doc: its logical type, its default."""
+def field_notes(field: Field, model: VersionModel) -> list[str]:
+    """What a field's documentation says besides its doc: its logical type, its default (as
+    the JSON sent)."""
     notes = [field.doc]
     kind = field.type
     if isinstance(kind, Logical) and kind.name == "decimal":
         notes.append(f"A decimal of at most {kind.precision} digits, {kind.scale} after the point.")
     if field.has_default:
-        notes.append(f"Default: {json.dumps(field.default_json, ensure_ascii=False)}.")
+        default = wire(field.type, field.default, model)
+        notes.append(f"Default: {json.dumps(default, ensure_ascii=False)}.")
     return notes
 
 
@@ -69,7 +70,3 @@ def deprecation(contract: Contract, version: Version, current_name: str) -> str:
         f"Version {version.number} of `{contract.event_name}` is deprecated; "
         f"send version {current.number} ({current_name})."
     )
-
-
-def json_literal(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)

@@ -145,7 +145,7 @@ def _version(module: _Module, version: Version, current_name: str) -> str:
 
 def _field(module: _Module, field: Field, model: VersionModel) -> str:
     optional = "?" if field.has_default else ""
-    comment = block(field_notes(field), "  ")
+    comment = block(field_notes(field, model), "  ")
     return f"{comment}  {field.name}{optional}: {module.type(field.type, model)};\n"
 
 

@@ -6,6 +6,7 @@ in the database for the tests that go through the collector and the matcher.
 """
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 from schemas_admin.models import EventContract
@@ -118,14 +119,17 @@ CONTRACTS = [
 
 def publish_all() -> list[EventContract]:
     """``CONTRACTS`` in the database, published (and deprecated) as listed."""
-    return [
-        make_contract(
+    contracts = []
+    for name, description, versions in CONTRACTS:
+        contract = make_contract(
             name,
             *[schema for _, schema, _ in versions],
             statuses=tuple("deprecated" if old else "published" for _, _, old in versions),
         )
-        for name, _, versions in CONTRACTS
-    ]
+        contract.description = description
+        contract.save(update_fields=["description"])
+        contracts.append(contract)
+    return contracts
 
 
 # What the matcher must produce for the events the test clients (tests/codegen/) send, in the
@@ -145,7 +149,7 @@ EXPECTED = [
             "amount": Decimal("1234.50"),
             "tags": {"a": "1", "b": "2"},
             "delivered_on": dt.date(2026, 11, 27),
-            "session_id": "0b7d6f3e-2c4a-4f0e-9d55-3f1c2a9b8e71",
+            "session_id": uuid.UUID("0b7d6f3e-2c4a-4f0e-9d55-3f1c2a9b8e71"),
             "attachment": bytes([0, 1, 2, 255]),
             "measured_at": dt.datetime(2026, 11, 25, 10, 0, 0, 500000, tzinfo=UTC),
             "shipping": {"street": "1 Main St", "city": "Paris", "zip": None},
@@ -172,7 +176,7 @@ EXPECTED = [
             "amount": Decimal("0.05"),
             "tags": {},
             "delivered_on": None,
-            "session_id": "9f3c2a1b-0000-4000-8000-000000000002",
+            "session_id": uuid.UUID("9f3c2a1b-0000-4000-8000-000000000002"),
             "attachment": None,
             "measured_at": dt.datetime(1970, 1, 1, tzinfo=UTC),
             "shipping": {"street": "2 Side St", "city": "Lyon", "zip": "69001"},

@@ -7,6 +7,7 @@ import analytics.tracking.CheckoutCompleted
 import analytics.tracking.CheckoutCompletedV1
 import analytics.tracking.CheckoutCompletedV2
 import analytics.tracking.JsonWriter
+import analytics.tracking.TrackOptions
 import analytics.tracking.Tracker
 import analytics.tracking.TrackerConfig
 import analytics.tracking.TrackingError
@@ -26,6 +27,7 @@ fun main(args: Array<String>) {
         platform = "android",
         appVersion = "1.0.0",
         clientId = "device-kt",
+        anonymousId = "anon-kt",
         flushInterval = Duration.ofMinutes(1),
         maxAttempts = 4,
         retryDelay = Duration.ofMillis(100),
@@ -75,7 +77,13 @@ fun main(args: Array<String>) {
             tracker.trackCheckoutCompletedV1(
                 CheckoutCompletedV1(orderId = "A-3", total = 9.99, items = listOf(CheckoutCompletedV1.Item("z", 3))),
             ),
-            tracker.trackAppOpened(AppOpened(coldStart = true, source = AppOpenedV2.Source.LINK)),
+            tracker.trackAppOpened(
+                AppOpened(coldStart = true, source = AppOpenedV2.Source.LINK),
+                TrackOptions(
+                    userId = "user-1",
+                    context = mapOf("locale" to "fr-FR", "screen" to mapOf("width" to 390, "height" to 844)),
+                ),
+            ),
         )
         tracker.flush()
         ids

@@ -11,6 +11,7 @@ const tracker = new Tracker({
   platform: "web",
   appVersion: "1.0.0",
   clientId: "device-ts",
+  anonymousId: "anon-ts",
   flushIntervalMs: 60_000,
   maxAttempts: 4,
   retryDelayMs: 100,
@@ -55,7 +56,10 @@ const ids = [
     gift: 7,
   }),
   tracker.trackCheckoutCompletedV1({ order_id: "A-3", total: 9.99, items: [{ sku: "z", qty: 3 }] }),
-  tracker.trackAppOpened({ cold_start: true, source: "LINK" }),
+  tracker.trackAppOpened(
+    { cold_start: true, source: "LINK" },
+    { userId: "user-1", context: { locale: "fr-FR", screen: { width: 390, height: 844 } } },
+  ),
 ];
 await tracker.flush();
 console.log(JSON.stringify({ ids, errors }));

@@ -102,6 +102,47 @@ APP_OPENED_V2 = {
     ],
 }
 
+# Names the languages reserve, a record that contains itself, and defaults of every kind.
+CATEGORY = record(
+    "Category",
+    field("name", "string"),
+    field("parent", ["null", "Category"], default=None),
+    field("children", {"type": "array", "items": "Category"}, default=[]),
+)
+CATALOG_VIEWED_V1 = {
+    **record(
+        "CatalogViewed",
+        field("category", CATEGORY),
+        field("default", "string", default='say "hi" for $5\n\\(x)'),
+        field(
+            "class",
+            {"type": "enum", "name": "Kind", "symbols": ["default", "in", "PLAIN"]},
+            default="in",
+        ),
+        field(
+            "when",
+            record("Timestamp", field("at", "long"), field("zone", "string", default="UTC")),
+            default={"at": 5},
+        ),
+        field("price", DECIMAL, default="\u0000\u00c8"),
+        field("checksum", {"type": "fixed", "name": "Checksum", "size": 2}, default="\u00ff\u0001"),
+        field("variant", ["string", "null", "int"], default="basic"),
+        field("seen_on", {"type": "int", "logicalType": "date"}, default=20000),
+        field("window", {"type": "int", "logicalType": "time-millis"}, default=3600000),
+        field(
+            "token",
+            {"type": "string", "logicalType": "uuid"},
+            default="00000000-0000-4000-8000-000000000000",
+        ),
+        field("local", {"type": "long", "logicalType": "local-timestamp-micros"}, default=1000000),
+        field("lowest", "long", default=-(2**63)),
+        field("score", "double", default=-1e-05),
+        field("blob", "bytes", default=""),
+        doc="Someone looked at a catalog page.",
+    ),
+    "namespace": "com.shop.events",
+}
+
 # (event name, description, [(version, schema, deprecated)])
 CONTRACTS = [
     (
@@ -114,6 +155,7 @@ CONTRACTS = [
         "The app came to the foreground.",
         [(1, APP_OPENED_V1, True), (2, APP_OPENED_V2, False)],
     ),
+    ("catalog_viewed", "Someone looked at a catalog page.", [(1, CATALOG_VIEWED_V1, False)]),
 ]
 
 

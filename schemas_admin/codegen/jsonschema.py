@@ -26,15 +26,19 @@ from .text import deprecation
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 INTEGERS = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
-LOCAL_TIME = r"\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+# The forms the matcher reads (events/matcher/convert.py): seconds always, a fraction of up to
+# nine digits, an offset (Z or +01:00) on timestamps and none on local ones.
+TIME = r"\d{2}:\d{2}:\d{2}(\.\d{1,9})?"
+DATE_TIME = rf"\d{{4}}-\d{{2}}-\d{{2}}[T ]{TIME}"
 LOGICAL_STRINGS = {
-    "date": {"type": "string", "format": "date"},
-    "time-millis": {"type": "string", "pattern": f"^{LOCAL_TIME}$"},
-    "timestamp-millis": {"type": "string", "format": "date-time"},
-    "local-timestamp-millis": {
+    "date": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+    "time-millis": {"type": "string", "pattern": f"^{TIME}$"},
+    "timestamp-millis": {
         "type": "string",
-        "pattern": rf"^\d{{4}}-\d{{2}}-\d{{2}}T{LOCAL_TIME}$",
+        "format": "date-time",
+        "pattern": rf"^{DATE_TIME}(Z|[+-]\d{{2}}:\d{{2}})$",
     },
+    "local-timestamp-millis": {"type": "string", "pattern": f"^{DATE_TIME}$"},
     "uuid": {"type": "string", "format": "uuid"},
 }
 

@@ -161,12 +161,16 @@ class _Version:
             text += slashes(field_notes(field, self.model), inner)
             text += f"{inner}public {binding} {identifier(names[field.name])}: "
             text += f"{self.type(field.type)}\n"
-        parameters = ", ".join(
+        parameters = [
             f"{identifier(names[f.name])}: {self.type(f.type)}"
             + (f" = {self.literal(f.type, f.default)}" if f.has_default else "")
             for f in record.fields
-        )
-        text += f"\n{inner}public init({parameters}) {{\n"
+        ]
+        signature = f"{inner}public init({', '.join(parameters)}) {{\n"
+        if len(signature) > 101:
+            listed = ",\n".join(f"{inner}    {parameter}" for parameter in parameters)
+            signature = f"{inner}public init(\n{listed}\n{inner}) {{\n"
+        text += "\n" + signature
         for field in record.fields:
             text += f"{inner}    self.{names[field.name]} = {identifier(names[field.name])}\n"
         text += f"{inner}}}\n\n"

@@ -13,7 +13,7 @@ public struct JSONKey: CodingKey, ExpressibleByStringLiteral {
     public var intValue: Int? { nil }
 
     public init(stringValue: String) { self.stringValue = stringValue }
-    public init?(intValue: Int) { nil }
+    public init?(intValue: Int) { return nil }
     public init(stringLiteral value: String) { self.stringValue = value }
 }
 
@@ -149,7 +149,7 @@ public struct DecimalText: Encodable, Sendable {
         let text = value.description
         let digits = text.hasPrefix("-") ? String(text.dropFirst()) : text
         let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
-        let integer = parts.first.map { $0.drop { $0 == "0" }.count } ?? 0
+        let integer = parts.first.map { whole in whole.drop(while: { $0 == "0" }).count } ?? 0
         let decimals = parts.count > 1 ? parts[1].count : 0
         guard value.isFinite, decimals <= scale, integer <= precision - scale else {
             throw EncodingError.invalidValue(value, EncodingError.Context(

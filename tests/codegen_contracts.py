@@ -124,7 +124,7 @@ CATALOG_VIEWED_V1 = {
             record("Timestamp", field("at", "long"), field("zone", "string", default="UTC")),
             default={"at": 5},
         ),
-        field("price", DECIMAL, default="\u0000\u00c8"),
+        field("price", DECIMAL, default="\u0001\u00c8"),
         field("checksum", {"type": "fixed", "name": "Checksum", "size": 2}, default="\u00ff\u0001"),
         field("variant", ["string", "null", "int"], default="basic"),
         field("seen_on", {"type": "int", "logicalType": "date"}, default=20000),

@@ -24,7 +24,7 @@ public struct CatalogViewedV1: Encodable, Sendable {
     ///
     /// A decimal of at most 10 digits, 2 after the point.
     ///
-    /// Default: "2.00".
+    /// Default: "4.56".
     public var price: Decimal
     /// The checksum.
     ///
@@ -68,7 +68,7 @@ public struct CatalogViewedV1: Encodable, Sendable {
         `default`: String = "say \"hi\" for $5\n\\(x)",
         `class`: Kind = .`in`,
         when: Timestamp2 = Timestamp2(at: 5),
-        price: Decimal = Decimal(string: "2.00")!,
+        price: Decimal = Decimal(string: "4.56")!,
         checksum: Checksum = Checksum(Data([0xff, 0x01])),
         variant: VariantUnion? = .string("basic"),
         seenOn: LocalDate = LocalDate(year: 2024, month: 10, day: 4),

@@ -65,7 +65,7 @@ def released(event_name: str | None = None) -> list[Contract]:
 def plan(contracts: list[tuple[str, str, list[tuple[int, Any, bool]]]]) -> list[Contract]:
     """Name each (event name, description, [(version, schema, deprecated)]) and walk its
     schemas. Event names that style to the same identifier are told apart by a number."""
-    type_names = unique_names((name for name, _, _ in contracts), pascal)
+    type_names = unique_names(sorted(name for name, _, _ in contracts), pascal, False)
     planned = []
     for name, description, versions in sorted(contracts, key=lambda item: item[0]):
         type_name = type_names[name]

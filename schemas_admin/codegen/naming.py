@@ -16,14 +16,14 @@ def camel(name: str) -> str:
     return _LEADING_CAPITALS.sub(lambda match: match.group(0).lower(), text, count=1)
 
 
-def unique_names(names: Iterable[str], style, reserved: Iterable[str] = ()) -> dict[str, str]:
-    """Each of ``names`` -> its identifier in ``style``; a name whose styled form is taken (by
-    an earlier name or by ``reserved``) keeps its Avro spelling, then gets a number."""
-    taken = set(reserved)
+def unique_names(names: Iterable[str], style, keep_spelling: bool = True) -> dict[str, str]:
+    """Each of ``names`` -> its identifier in ``style``. A name whose styled form an earlier one
+    took keeps its Avro spelling (when ``keep_spelling``), else gets a number."""
+    taken: set[str] = set()
     result = {}
     for name in names:
         candidate = style(name) or name
-        if candidate in taken:
+        if candidate in taken and keep_spelling:
             candidate = name
         base, number = candidate, 2
         while candidate in taken:

@@ -49,6 +49,31 @@ def archive_response(request: HttpRequest, bundle: Bundle, event_name: str | Non
     return response
 
 
+DOCUMENTATION = dict(
+    summary="Tracking code of the published contracts, as a zip",
+    description=(
+        f"`language`: one of {', '.join(LANGUAGES)}. `/api/v1/codegen/{{language}}` has every "
+        "published contract, `.../{language}/{event_name}` that contract only. The zip holds "
+        "the generated files and `codegen.json` (the contract versions and this response's "
+        "ETag). Send `If-None-Match` with the ETag to get `304 Not Modified` while nothing "
+        "changed. Authenticate as a staff user with HTTP Basic (or an admin session)."
+    ),
+    parameters=[
+        OpenApiParameter(
+            "package", str, description="Kotlin only: the package (default analytics.tracking)"
+        )
+    ],
+    responses={
+        (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, "The zip."),
+        304: OpenApiResponse(description="Unchanged since the ETag in If-None-Match."),
+        400: OpenApiResponse(description="An invalid option, such as a bad package name."),
+        401: OpenApiResponse(description="No valid credentials."),
+        403: OpenApiResponse(description="Not a staff user."),
+        404: OpenApiResponse(description="Unknown language, or no such published contract."),
+    },
+)
+
+
 class CodegenView(APIView):
     """Typed tracking code generated from the published contracts."""
 
@@ -57,30 +82,7 @@ class CodegenView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = ArchiveNegotiation
 
-    @extend_schema(
-        operation_id="codegen",
-        summary="Tracking code of the published contracts, as a zip",
-        description=(
-            f"`language`: one of {', '.join(LANGUAGES)}. Without `event`, every published "
-            "contract; with it, that contract only. The zip holds the generated files and "
-            "`codegen.json` (the contract versions and this response's ETag). Send "
-            "`If-None-Match` with the ETag to get `304 Not Modified` while nothing changed. "
-            "Authenticate as a staff user with HTTP Basic (or an admin session)."
-        ),
-        parameters=[
-            OpenApiParameter(
-                "package", str, description="Kotlin only: the package (default analytics.tracking)"
-            )
-        ],
-        responses={
-            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, "The zip."),
-            304: OpenApiResponse(description="Unchanged since the ETag in If-None-Match."),
-            400: OpenApiResponse(description="An invalid option, such as a bad package name."),
-            401: OpenApiResponse(description="No valid credentials."),
-            403: OpenApiResponse(description="Not a staff user."),
-            404: OpenApiResponse(description="Unknown language, or no such published contract."),
-        },
-    )
+    @extend_schema(operation_id="codegen_bundle", **DOCUMENTATION)
     def get(self, request: Request, language: str, event_name: str | None = None) -> HttpResponse:
         problem = language_problem(language)
         if problem:
@@ -93,3 +95,11 @@ class CodegenView(APIView):
         except CodegenError as exc:
             raise InvalidOption(str(exc)) from exc
         return archive_response(request, bundle, event_name)
+
+
+class ContractCodegenView(CodegenView):
+    """The tracking code of one published contract."""
+
+    @extend_schema(operation_id="codegen_contract", **DOCUMENTATION)
+    def get(self, request: Request, language: str, event_name: str | None = None) -> HttpResponse:
+        return super().get(request, language, event_name)

@@ -8,14 +8,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from . import maven
+
 HERE = Path(__file__).resolve().parent / "toolchains"
 PROJECT_ROOT = HERE.parent.parent
 NODE_MODULES = HERE / "node_modules"
 TSC = NODE_MODULES / ".bin" / "tsc"
 KOTLIN_POM = HERE / "kotlin" / "pom.xml"
 KOTLIN_LIBS = PROJECT_ROOT / ".cache" / "kotlin" / "libs"
-KOTLIN_VERSION = "2.4.21"
-KOTLIN_STDLIB = KOTLIN_LIBS / f"kotlin-stdlib-{KOTLIN_VERSION}.jar"
 
 
 def fetch() -> None:
@@ -36,27 +36,13 @@ def fetch_typescript() -> Path:
 
 def fetch_kotlin() -> Path:
     """The Kotlin compiler's jars, resolved by Maven once."""
-    marker = KOTLIN_LIBS / ".complete"
-    if marker.exists():
-        return KOTLIN_LIBS
-    if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise RuntimeError("Java 17+ and Maven are needed to fetch the Kotlin compiler")
-    shutil.rmtree(KOTLIN_LIBS, ignore_errors=True)
-    subprocess.run(
-        [
-            "mvn",
-            "-q",
-            "-B",
-            "-f",
-            str(KOTLIN_POM),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={KOTLIN_LIBS}",
-            "-DincludeScope=runtime",
-        ],
-        check=True,
-    )
-    marker.touch()
-    return KOTLIN_LIBS
+    return maven.copy_dependencies(KOTLIN_POM, KOTLIN_LIBS, "the Kotlin compiler")
+
+
+def kotlin_stdlib() -> Path:
+    """The Kotlin standard library's jar (its version is the one ``kotlin/pom.xml`` names)."""
+    [jar] = fetch_kotlin().glob("kotlin-stdlib-[0-9]*.jar")
+    return jar
 
 
 def kotlinc(
@@ -75,7 +61,7 @@ def kotlinc(
             "-no-stdlib",
             "-no-reflect",
             "-classpath",
-            ":".join(map(str, [KOTLIN_STDLIB, *classpath])),
+            ":".join(map(str, [kotlin_stdlib(), *classpath])),
             "-d",
             str(output),
             *map(str, sources),

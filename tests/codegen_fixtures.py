@@ -134,5 +134,5 @@ def kotlin_build(kotlin_root) -> KotlinBuild:
 
 @pytest.fixture(scope="session")
 def kotlin_client(kotlin_build) -> Client:
-    classpath = f"{kotlin_build.classes}:{toolchains.KOTLIN_STDLIB}"
+    classpath = f"{kotlin_build.classes}:{toolchains.kotlin_stdlib()}"
     return Client(kotlin_build.root, ["java", "-cp", classpath, "ClientKt"])

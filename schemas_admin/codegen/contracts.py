@@ -40,6 +40,16 @@ class Contract:
     def version_type(self, version: Version) -> str:
         return f"{self.type_name}V{version.number}"
 
+    @property
+    def current_type(self) -> str:
+        return self.version_type(self.current)
+
+    def track_functions(self) -> list[tuple[str, Version]]:
+        """``track<Event>`` (the current version), then ``track<Event>V<n>`` for every version."""
+        return [(self.track_name, self.current)] + [
+            (f"{self.track_name}V{version.number}", version) for version in self.versions
+        ]
+
 
 def released(event_name: str | None = None) -> list[Contract]:
     """The contracts (or the one named ``event_name``) with the versions clients may send,

@@ -31,7 +31,15 @@ from .schema import (
     UnionValue,
     VersionModel,
 )
-from .text import block, deprecation, field_notes, header, version_notes
+from .text import (
+    block,
+    deprecation,
+    field_notes,
+    header,
+    track_notes,
+    tracker_notes,
+    version_notes,
+)
 
 RUNTIME = (Path(__file__).parent / "runtime" / "Runtime.kt").read_text()
 DEFAULT_PACKAGE = "analytics.tracking"
@@ -109,16 +117,15 @@ class _Contract:
 
     def module(self) -> str:
         contract = self.contract
-        current_name = contract.version_type(contract.current)
         body = ""
         for version in contract.versions:
-            body += "\n" + _Version(self, version, current_name).text()
+            body += "\n" + _Version(self, version).text()
         alias = [f"The version of `{contract.event_name}` that `{contract.track_name}` sends."]
         deprecated = ""
         if contract.current.deprecated:
-            deprecated = _deprecated(deprecation(contract, contract.current, current_name))
+            deprecated = _deprecated(deprecation(contract, contract.current))
         body += "\n" + block(alias) + deprecated
-        body += f"typealias {contract.type_name} = {current_name}\n"
+        body += f"typealias {contract.type_name} = {contract.current_type}\n"
         imports = "".join(f"import {name}\n" for name in sorted(self.imports))
         return (
             header("//", f'the contract "{contract.event_name}"')
@@ -136,17 +143,16 @@ def _deprecated(message: str, indent: str = "") -> str:
 class _Version:
     """One version: its root data class, with the other named types and unions nested in it."""
 
-    def __init__(self, module: _Contract, version: Version, current_name: str) -> None:
+    def __init__(self, module: _Contract, version: Version) -> None:
         self.module = module
         self.version = version
         self.model: VersionModel = version.model
-        self.current_name = current_name
 
     def text(self) -> str:
         contract, version, root = self.module.contract, self.version, self.model.root
         deprecated = ""
         if version.deprecated:
-            deprecated = _deprecated(deprecation(contract, version, self.current_name))
+            deprecated = _deprecated(deprecation(contract, version))
         members = [self.named(named, "    ") for named in self.model.nested()]
         members += [self.union(union, "    ") for union in self.model.unions]
         return (
@@ -366,39 +372,25 @@ def _string(text: str) -> str:
 def _tracker(contracts: list[Contract], preamble: str) -> str:
     functions = ""
     for contract in contracts:
-        current_name = contract.version_type(contract.current)
-        functions += _track(contract, contract.current, contract.track_name, current_name)
-        for version in contract.versions:
-            name = f"{contract.track_name}V{version.number}"
-            functions += _track(contract, version, name, current_name)
+        for name, version in contract.track_functions():
+            functions += _track(contract, version, name)
     return (
         header("//", "the published event contracts")
         + "\n"
         + preamble
         + "import java.util.UUID\n\n"
-        + block(
-            [
-                "Typed tracking of the event contracts: one `track...` function per event (the "
-                "newest version) and one per version (`...V1`, `...V2`). Each builds the event's "
-                "envelope and queues it; `flush()` sends what is queued, `close()` also stops "
-                "the transport's thread."
-            ]
-        )
+        + block(tracker_notes("function", ", `close()` also stops the transport's thread"))
         + "class Tracker(config: TrackerConfig) : TrackerBase(config) {\n"
         + functions.rstrip("\n")
         + "\n}\n"
     )
 
 
-def _track(contract: Contract, version: Version, name: str, current_name: str) -> str:
-    notes = [
-        version.model.root.doc or contract.description,
-        f"Sends `{contract.event_name}`, version {version.number} of its contract, and returns "
-        "the event's id.",
-    ]
+def _track(contract: Contract, version: Version, name: str) -> str:
+    notes = track_notes(contract, version)
     annotations = ""
     if version.deprecated:
-        annotations = _deprecated(deprecation(contract, version, current_name), "    ")
+        annotations = _deprecated(deprecation(contract, version), "    ")
         annotations += '    @Suppress("DEPRECATION")\n'
     properties = contract.version_type(version)
     return (

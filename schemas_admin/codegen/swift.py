@@ -32,7 +32,15 @@ from .schema import (
     UnionValue,
     VersionModel,
 )
-from .text import deprecation, field_notes, header, slashes, version_notes
+from .text import (
+    deprecation,
+    field_notes,
+    header,
+    slashes,
+    track_notes,
+    tracker_notes,
+    version_notes,
+)
 
 RUNTIME = (Path(__file__).parent / "runtime" / "Runtime.swift").read_text()
 KEYWORDS = {
@@ -80,16 +88,15 @@ def generate(contracts: list[Contract], options: dict[str, str]) -> dict[str, st
 
 
 def _module(contract: Contract) -> str:
-    current_name = contract.version_type(contract.current)
     body = ""
     for version in contract.versions:
-        body += "\n" + _Version(contract, version, current_name).text()
+        body += "\n" + _Version(contract, version).text()
     body += "\n" + slashes(
         [f"The version of `{contract.event_name}` that `{contract.track_name}` sends."]
     )
     if contract.current.deprecated:
-        body += _deprecated(deprecation(contract, contract.current, current_name))
-    body += f"public typealias {contract.type_name} = {current_name}\n"
+        body += _deprecated(deprecation(contract, contract.current))
+    body += f"public typealias {contract.type_name} = {contract.current_type}\n"
     return header("//", f'the contract "{contract.event_name}"') + "\nimport Foundation\n" + body
 
 
@@ -98,17 +105,16 @@ def _deprecated(message: str, indent: str = "") -> str:
 
 
 class _Version:
-    def __init__(self, contract: Contract, version: Version, current_name: str) -> None:
+    def __init__(self, contract: Contract, version: Version) -> None:
         self.contract = contract
         self.version = version
         self.model: VersionModel = version.model
-        self.current_name = current_name
 
     def text(self) -> str:
         root = self.model.root
         deprecated = ""
         if self.version.deprecated:
-            deprecated = _deprecated(deprecation(self.contract, self.version, self.current_name))
+            deprecated = _deprecated(deprecation(self.contract, self.version))
         members = [self.named(named, "    ") for named in self.model.nested()]
         members += [self.union(union, "    ") for union in self.model.unions]
         return (
@@ -332,36 +338,23 @@ def _string(text: str) -> str:
 def _tracker(contracts: list[Contract]) -> str:
     methods = ""
     for contract in contracts:
-        current_name = contract.version_type(contract.current)
-        methods += _track(contract, contract.current, contract.track_name, current_name)
-        for version in contract.versions:
-            name = f"{contract.track_name}V{version.number}"
-            methods += _track(contract, version, name, current_name)
+        for name, version in contract.track_functions():
+            methods += _track(contract, version, name)
     return (
         header("//", "the published event contracts")
         + "\nimport Foundation\n\n"
-        + slashes(
-            [
-                "Typed tracking of the event contracts: one `track...` method per event (the "
-                "newest version) and one per version (`...V1`, `...V2`). Each builds the event's "
-                "envelope and queues it; `flush()` sends what is queued."
-            ]
-        )
+        + slashes(tracker_notes("method"))
         + "public final class Tracker: TrackerBase, @unchecked Sendable {\n"
         + methods.rstrip("\n")
         + "\n}\n"
     )
 
 
-def _track(contract: Contract, version: Version, name: str, current_name: str) -> str:
-    notes = [
-        version.model.root.doc or contract.description,
-        f"Sends `{contract.event_name}`, version {version.number} of its contract, and returns "
-        "the event's id.",
-    ]
+def _track(contract: Contract, version: Version, name: str) -> str:
+    notes = track_notes(contract, version)
     annotations = "    @discardableResult\n"
     if version.deprecated:
-        annotations += _deprecated(deprecation(contract, version, current_name), "    ")
+        annotations += _deprecated(deprecation(contract, version), "    ")
     properties = contract.version_type(version)
     return (
         slashes(notes, "    ")

@@ -61,12 +61,31 @@ def version_notes(contract: Contract, version: Version, doc: str) -> list[str]:
     ]
 
 
-def deprecation(contract: Contract, version: Version, current_name: str) -> str:
-    """Why a deprecated version should not be sent any more, and what to send instead."""
+def deprecation(contract: Contract, version: Version, current_name: str = "") -> str:
+    """Why a deprecated version should not be sent any more, and what to send instead (named
+    ``current_name``, by default its type)."""
     current = contract.current
     if current.deprecated:
         return f"Every version of `{contract.event_name}` is deprecated."
     return (
         f"Version {version.number} of `{contract.event_name}` is deprecated; "
-        f"send version {current.number} ({current_name})."
+        f"send version {current.number} ({current_name or contract.current_type})."
     )
+
+
+def track_notes(contract: Contract, version: Version) -> list[str]:
+    """The documentation of a ``track...`` function, before its deprecation."""
+    return [
+        version.model.root.doc or contract.description,
+        f"Sends `{contract.event_name}`, version {version.number} of its contract, and returns "
+        "the event's id.",
+    ]
+
+
+def tracker_notes(function: str, closing: str = "") -> list[str]:
+    """The documentation of a generated ``Tracker`` class."""
+    return [
+        f"Typed tracking of the event contracts: one `track...` {function} per event (the newest "
+        f"version) and one per version (`...V1`, `...V2`). Each builds the event's envelope and "
+        f"queues it; `flush()` sends what is queued{closing}."
+    ]

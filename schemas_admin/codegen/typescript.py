@@ -25,7 +25,15 @@ from .schema import (
     Union,
     VersionModel,
 )
-from .text import block, deprecation, field_notes, header, version_notes
+from .text import (
+    block,
+    deprecation,
+    field_notes,
+    header,
+    track_notes,
+    tracker_notes,
+    version_notes,
+)
 
 RUNTIME = (Path(__file__).parent / "runtime" / "runtime.ts").read_text()
 PRIMITIVES = {
@@ -99,29 +107,24 @@ class _Module:
 
 def _contract_module(contract: Contract) -> str:
     module = _Module(contract)
-    current_name = contract.version_type(contract.current)
     body = ""
     for version in contract.versions:
-        body += _version(module, version, current_name)
+        body += _version(module, version)
     alias = [f"The version of `{contract.event_name}` that `{contract.track_name}` sends."]
     if contract.current.deprecated:
-        alias.append(f"@deprecated {deprecation(contract, contract.current, current_name)}")
+        alias.append(f"@deprecated {deprecation(contract, contract.current)}")
     body += block(alias)
-    body += f"export type {contract.type_name} = {current_name};\n"
+    body += f"export type {contract.type_name} = {contract.current_type};\n"
     imports = ""
     if module.imports:
         imports = f'import type {{ {", ".join(sorted(module.imports))} }} from "./runtime.js";\n\n'
     return header("//", f'the contract "{contract.event_name}"') + "\n" + imports + body
 
 
-def _version(module: _Module, version: Version, current_name: str) -> str:
+def _version(module: _Module, version: Version) -> str:
     model = version.model
     contract = module.contract
-    deprecated = (
-        [f"@deprecated {deprecation(contract, version, current_name)}"]
-        if version.deprecated
-        else []
-    )
+    deprecated = [f"@deprecated {deprecation(contract, version)}"] if version.deprecated else []
     text = ""
     for named in model.named.values():
         name = module.name(named, model)
@@ -155,11 +158,8 @@ def _tracker_module(contracts: list[Contract]) -> str:
     for contract in contracts:
         names = [contract.version_type(version) for version in contract.versions]
         imports += f'import type {{ {", ".join(names)} }} from "./{contract.type_name}.js";\n'
-        current_name = contract.version_type(contract.current)
-        methods += _track(contract, contract.current, contract.track_name, current_name)
-        for version in contract.versions:
-            name = f"{contract.track_name}V{version.number}"
-            methods += _track(contract, version, name, current_name)
+        for name, version in contract.track_functions():
+            methods += _track(contract, version, name)
     return (
         header("//", "the published event contracts")
         + "\n"
@@ -167,27 +167,17 @@ def _tracker_module(contracts: list[Contract]) -> str:
         + 'import type { TrackOptions } from "./runtime.js";\n'
         + imports
         + "\n"
-        + block(
-            [
-                "Typed tracking of the event contracts: one `track...` method per event (the "
-                "newest version) and one per version (`...V1`, `...V2`). Each builds the event's "
-                "envelope and queues it; `flush()` sends what is queued."
-            ]
-        )
+        + block(tracker_notes("method"))
         + "export class Tracker extends TrackerBase {\n"
         + methods.rstrip("\n")
         + "\n}\n"
     )
 
 
-def _track(contract: Contract, version: Version, name: str, current_name: str) -> str:
-    notes = [
-        version.model.root.doc or contract.description,
-        f"Sends `{contract.event_name}`, version {version.number} of its contract, and returns "
-        "the event's id.",
-    ]
+def _track(contract: Contract, version: Version, name: str) -> str:
+    notes = track_notes(contract, version)
     if version.deprecated:
-        notes.append(f"@deprecated {deprecation(contract, version, current_name)}")
+        notes.append(f"@deprecated {deprecation(contract, version)}")
     properties = contract.version_type(version)
     return (
         block(notes, "  ")

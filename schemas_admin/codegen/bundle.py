@@ -135,12 +135,19 @@ class FolderState:
     def up_to_date(self) -> bool:
         return not (self.missing or self.changed or self.stale)
 
-    def lines(self) -> list[str]:
+    def differences(self) -> list[str]:
+        """What ``--check`` reports."""
         return (
             [f"missing: {path}" for path in self.missing]
             + [f"changed: {path}" for path in self.changed]
             + [f"no longer generated: {path}" for path in self.stale]
         )
+
+    def changes(self) -> list[str]:
+        """What writing the bundle did to the folder."""
+        return [f"wrote {path}" for path in sorted(self.missing + self.changed)] + [
+            f"removed {path}" for path in self.stale
+        ]
 
 
 def compare(bundle: Bundle, directory: Path) -> FolderState:

@@ -35,7 +35,7 @@ class Command(BaseCommand):
             if options["check"]:
                 state = compare(bundle, directory)
                 if not state.up_to_date:
-                    details = "\n".join(f"  {line}" for line in state.lines())
+                    details = "\n".join(f"  {line}" for line in state.differences())
                     raise CommandError(
                         f"{directory} is out of date; run without --check to update it:\n{details}"
                     )
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             state = write(bundle, directory)
         except CodegenError as exc:
             raise CommandError(str(exc)) from exc
-        for line in state.lines():
+        for line in state.changes():
             self.stdout.write(f"  {line}")
         verb = "updated" if not state.up_to_date else "already up to date"
         self.stdout.write(self.style.SUCCESS(f"{directory}: {verb} ({bundle.etag})."))

@@ -239,7 +239,8 @@ class TrackerConfig(
     val maxRetryDelay: Duration = Duration.ofMinutes(5),
     val connectTimeout: Duration = Duration.ofSeconds(10),
     val readTimeout: Duration = Duration.ofSeconds(30),
-    /** Called, on the transport's thread, with every event the transport could not deliver. */
+    /** Called, on the transport's thread, with every event the transport could not deliver; it
+     * must not call `flush()` or `close()`, which wait for that thread. */
     val onError: (TrackingError) -> Unit = { System.err.println("analytics: ${it.message}") },
 ) {
     init {
@@ -376,12 +377,21 @@ class Transport(private val config: TrackerConfig) : AutoCloseable {
         }
         if (errors.isNotEmpty()) {
             val message = "the collector refused ${errors.size} event(s): ${errors.first().message}"
-            config.onError(TrackingError(TrackingError.Kind.REJECTED, message, status, errors.map { it.eventId }, errors))
+            emit(TrackingError(TrackingError.Kind.REJECTED, message, status, errors.map { it.eventId }, errors))
         }
     }
 
     private fun report(kind: TrackingError.Kind, message: String, status: Int?, batch: List<Queued>) {
-        config.onError(TrackingError(kind, message, status, batch.map { it.id }))
+        emit(TrackingError(kind, message, status, batch.map { it.id }))
+    }
+
+    private fun emit(error: TrackingError) {
+        try {
+            config.onError(error)
+        } catch (thrown: RuntimeException) {
+            // A failing callback must not stop the transport.
+            System.err.println("analytics: onError threw $thrown")
+        }
     }
 
     private fun backoff(attempt: Int): Long {

@@ -226,7 +226,7 @@ export class Transport {
       message: error.message,
     }));
     if (errors.length > 0) {
-      this.onError({
+      this.emit({
         kind: "rejected",
         message: `the collector refused ${errors.length} event(s): ${errors[0]?.message ?? ""}`,
         status,
@@ -241,7 +241,16 @@ export class Transport {
     if (status !== undefined) {
       error.status = status;
     }
-    this.onError(error);
+    this.emit(error);
+  }
+
+  private emit(error: TrackingError): void {
+    try {
+      this.onError(error);
+    } catch (thrown) {
+      // A failing callback must not stop the transport.
+      console.error("analytics: onError threw", thrown);
+    }
   }
 
   private backoff(attempt: number): number {

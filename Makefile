@@ -38,6 +38,7 @@ run: $(VENV)/.base-installed
 # then runs it. The suite starts and stops its own Kafka, PostgreSQL and Redis on free ports.
 test: system-packages $(VENV)/.dev-installed
 	$(BIN)/python -m devservices fetch-kafka
+	$(BIN)/python -m devservices fetch-toolchains
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

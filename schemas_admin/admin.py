@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from . import avro, history, publishing, versions
+from .codegen.admin import CodegenAdminMixin
 from .forms import ContractVersionForm, starting_schema
 from .models import ContractChange, ContractVersion, EventContract, SubjectVersion, Team
 from .permissions import can_edit, contract_for_subject, editable_teams
@@ -101,7 +102,7 @@ class ChangeInline(ReadOnlyInline):
 
 
 @admin.register(EventContract)
-class EventContractAdmin(TeamOwnedAdmin):
+class EventContractAdmin(CodegenAdminMixin, TeamOwnedAdmin):
     list_display = ["event_name", "team", "compatibility", "output_topic", "status", "latest"]
     list_filter = ["team", "status", "compatibility"]
     search_fields = ["event_name", "description", "output_topic"]
@@ -114,8 +115,9 @@ class EventContractAdmin(TeamOwnedAdmin):
         "output_topic",
         "status",
         "new_version",
+        "tracking_code",
     ]
-    readonly_fields = ["new_version"]
+    readonly_fields = ["new_version", "tracking_code"]
     inlines = [VersionInline, ChangeInline]
 
     def contract_of(self, obj: EventContract) -> EventContract:

@@ -8,13 +8,22 @@ from pathlib import Path
 
 import environ
 
+from .secret_key import secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-change-me")
+# No default key: SECRET_KEY, or SECRET_KEY_FILE, or (DJANGO_DEV_MODE=1 only) a key generated
+# once into var/secret-key. Without one the app refuses to start (analytics_site/secret_key.py).
+DEV_MODE = env.bool("DJANGO_DEV_MODE", default=False)
+SECRET_KEY = secret_key(
+    env.str("SECRET_KEY", default=""),
+    Path(env.str("SECRET_KEY_FILE", default=str(VAR_DIR / "secret-key"))),
+    DEV_MODE,
+)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -8,7 +8,9 @@ from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegis
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
+from django.db import DatabaseError
 
+from schemas_admin.registry import store
 from tests.contracts_fixtures import ORDER_ID, PASSWORD, TOTAL, record
 
 pytest_plugins = ["tests.contracts_fixtures"]
@@ -252,3 +254,25 @@ def test_contract_subjects_follow_team_permissions(
     # A subject no contract stands behind is open to any user but analysts.
     assert client(outsider).register_schema("free-value", schema) > 0
     assert error_of(client(analyst).register_schema, "free-value", schema).http_status_code == 403
+
+
+def test_unexpected_failures_are_confluent_errors_too(client, monkeypatch, settings) -> None:
+    def broken(deleted: bool) -> list[str]:
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(store, "subjects", broken)
+    response = client.get("/registry/subjects")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/vnd.schemaregistry.v1+json"
+    assert response.json() == {
+        "error_code": 50001,
+        "message": "Error in the backend data store: database is locked",
+    }
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    too_big = client.post(
+        "/registry/compatibility/subjects/s/versions",
+        {"schema": "x" * 200},
+        content_type="application/json",
+    )
+    assert (too_big.status_code, too_big.json()["error_code"]) == (413, 413)

@@ -5,7 +5,8 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.utils import unquote
+from django.db.models import ProtectedError, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,7 +16,14 @@ from django.views.decorators.http import require_POST
 
 from . import avro, history, publishing, versions
 from .forms import ContractVersionForm, starting_schema
-from .models import ContractChange, ContractVersion, EventContract, SubjectVersion, Team
+from .models import (
+    ContractChange,
+    ContractVersion,
+    EventContract,
+    SubjectVersion,
+    Team,
+    refuse_deletion,
+)
 from .permissions import can_edit, contract_for_subject, editable_teams
 
 Status = ContractVersion.Status
@@ -151,6 +159,21 @@ class EventContractAdmin(TeamOwnedAdmin):
         if db_field.name == "team":
             kwargs["queryset"] = editable_teams(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        # The deletion would stop at released versions; say so up front, with what to do
+        # instead, rather than listing "protected related objects".
+        contract = self.get_object(request, unquote(object_id))
+        if contract is not None and self.has_delete_permission(request, contract):
+            try:
+                refuse_deletion(contract.versions.all())
+            except ProtectedError as exc:
+                self.message_user(request, exc.args[0], messages.ERROR)
+                url = reverse("admin:schemas_admin_eventcontract_change", args=[contract.pk])
+                return HttpResponseRedirect(url)
+        return super().delete_view(request, object_id, extra_context)
 
     def save_model(self, request: HttpRequest, obj: EventContract, form, change: bool) -> None:
         super().save_model(request, obj, form, change)

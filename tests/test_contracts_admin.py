@@ -3,10 +3,11 @@
 import json
 
 import pytest
+from django.db.models import ProtectedError
 from django.test import Client
 from django.urls import reverse
 
-from schemas_admin.models import ContractChange, ContractVersion, ImmutableVersion
+from schemas_admin.models import ContractChange, ContractVersion, EventContract, ImmutableVersion
 from tests.contracts_fixtures import ORDER_ID, TOTAL, record
 
 pytest_plugins = ["tests.contracts_fixtures"]
@@ -161,3 +162,32 @@ def test_contract_pages_show_versions_and_history(pm, contract) -> None:
     text = page.content.decode()
     assert "Write a new version" in text
     assert ">v1</a>" in text and "draft created" in text
+
+
+def test_a_contract_with_published_versions_cannot_be_deleted(pm, contract) -> None:
+    published(contract, 1, record(ORDER_ID))
+    ContractVersion.objects.create(contract=contract, version=2, schema=record(ORDER_ID, TOTAL))
+    delete = reverse("admin:schemas_admin_eventcontract_delete", args=[contract.pk])
+
+    response = logged_in(pm).post(delete, {"post": "yes"}, follow=True)
+
+    assert "has published versions (v1), so it cannot be deleted" in response.content.decode()
+    assert "Deprecate the versions, or archive the contract, instead." in (
+        response.content.decode()
+    )
+    assert contract.versions.count() == 2
+    with pytest.raises(ProtectedError, match="Deprecate the versions"):
+        contract.delete()
+    with pytest.raises(ProtectedError):
+        EventContract.objects.filter(pk=contract.pk).delete()
+    assert EventContract.objects.filter(pk=contract.pk).exists()
+
+
+def test_a_contract_with_drafts_only_can_be_deleted(pm, contract) -> None:
+    ContractVersion.objects.create(contract=contract, version=1, schema=record(ORDER_ID))
+    delete = reverse("admin:schemas_admin_eventcontract_delete", args=[contract.pk])
+
+    assert logged_in(pm).post(delete, {"post": "yes"}).status_code == 302
+
+    assert not EventContract.objects.filter(pk=contract.pk).exists()
+    assert not ContractVersion.objects.exists()

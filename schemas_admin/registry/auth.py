@@ -15,7 +15,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
-from ..permissions import can_edit, contract_for_subject, is_analyst
+from ..permissions import contract_for_subject, is_analyst
 from .errors import RegistryError
 
 PUBLISHER = "schemas-admin-publisher"
@@ -50,15 +50,21 @@ def writer(request: HttpRequest) -> AbstractBaseUser | str:
 
 
 def require_write(request: HttpRequest, subject: str | None) -> None:
-    """Writes need a principal; a contract's subject needs its team (or a superuser); global
-    settings (subject None) need a superuser; analysts never write."""
+    """Writes need a principal. A contract's subject changes only through the publish workflow
+    (the publisher account), so that no API call bypasses review; global settings (subject
+    None) need a superuser; analysts never write."""
     principal = writer(request)
     if principal == PUBLISHER:
         return
-    if subject is None:
-        allowed = principal.is_superuser
-    else:
-        contract = contract_for_subject(subject)
-        allowed = can_edit(principal, contract) if contract else not is_analyst(principal)
+    contract = contract_for_subject(subject) if subject is not None else None
+    if contract is not None:
+        raise RegistryError(
+            403,
+            40301,
+            f"Subject '{subject}' belongs to the contract '{contract}': it changes only "
+            "through the admin's publish workflow (write a new version of the contract, then "
+            "publish it), so that every change is reviewed.",
+        )
+    allowed = principal.is_superuser if subject is None else not is_analyst(principal)
     if not allowed:
         raise RegistryError(403, 40301, f"User is denied operation Write on Subject: {subject}")

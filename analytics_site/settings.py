@@ -180,6 +180,17 @@ COLLECTOR_DEFAULT_RATE_LIMIT = env.str("COLLECTOR_DEFAULT_RATE_LIMIT", default="
 # How long a web process trusts a key it verified; a revoked key works at most this long.
 COLLECTOR_KEY_CACHE_SECONDS = env.float("COLLECTOR_KEY_CACHE_SECONDS", default=10.0)
 
+# --- Abuse limits (analytics_site/ratelimit.py; docs/security.md) ----------------------------
+# Failed authentication (unknown or revoked API keys, bad registry passwords) per client
+# address; beyond it, attempts get 429 without a database lookup until the window ends.
+AUTH_FAILURE_RATE_LIMIT = env.str("AUTH_FAILURE_RATE_LIMIT", default="20/m")
+# Behind a reverse proxy: the header holding the client's address (its last entry is used).
+CLIENT_ADDRESS_HEADER = env.str("CLIENT_ADDRESS_HEADER", default="")
+# Registry reads and compatibility checks without credentials, per client address.
+REGISTRY_READ_RATE_LIMIT = env.str("REGISTRY_READ_RATE_LIMIT", default="100/s")
+# Require credentials (any active user, or the publisher) for registry reads too.
+REGISTRY_REQUIRE_AUTH_FOR_READS = env.bool("REGISTRY_REQUIRE_AUTH_FOR_READS", default=False)
+
 # Celery. The default broker keeps its queue in files under var/ so that one machine needs no
 # extra server; production points CELERY_BROKER_URL at Redis (or RabbitMQ).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import store
-from .auth import require_write
+from .auth import require_read, require_write
 from .errors import RegistryError, bad_request, no_subject_config
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
@@ -25,8 +25,9 @@ def respond(body: Any, status: int = 200) -> HttpResponse:
     return HttpResponse(text, status=status, content_type=CONTENT_TYPE)
 
 
-def endpoint(*methods: str) -> Callable[[View], View]:
-    """Allow ``methods``; turn return values into JSON and every error, expected or not, into
+def endpoint(*methods: str, reads: tuple[str, ...] = ("GET",)) -> Callable[[View], View]:
+    """Allow ``methods`` (those in ``reads`` read: they pass ``require_read``; views check
+    writes themselves); turn return values into JSON and every error, expected or not, into
     a Confluent error body (clients parse those; an HTML error page would confuse them)."""
 
     def decorate(view: View) -> View:
@@ -36,6 +37,8 @@ def endpoint(*methods: str) -> Callable[[View], View]:
             try:
                 if request.method not in methods:
                     raise RegistryError(405, 405, "HTTP 405 Method Not Allowed")
+                if request.method in reads:
+                    require_read(request)
                 return respond(view(request, *args, **kwargs))
             except RegistryError as exc:
                 return error_response(exc)
@@ -89,7 +92,7 @@ def subjects(request: HttpRequest) -> list[str]:
     return store.subjects(flag(request, "deleted"))
 
 
-@endpoint("POST", "DELETE")
+@endpoint("POST", "DELETE", reads=("POST",))
 def subject(request: HttpRequest, subject: str) -> Any:
     if request.method == "POST":
         found = store.lookup(
@@ -153,7 +156,7 @@ def schema_types(request: HttpRequest) -> list[str]:
     return ["AVRO"]
 
 
-@endpoint("POST")
+@endpoint("POST", reads=("POST",))
 def compatibility(request: HttpRequest, subject: str, version: str | None = None) -> dict:
     reasons = store.check(subject, version, body(request), flag(request, "normalize"))
     result: dict[str, Any] = {"is_compatible": not reasons}

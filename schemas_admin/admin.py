@@ -24,7 +24,7 @@ from .models import (
     Team,
     refuse_deletion,
 )
-from .permissions import can_edit, contract_for_subject, editable_teams
+from .permissions import can_edit, contract_for_subject, editable_teams, why_not_add
 
 Status = ContractVersion.Status
 
@@ -158,7 +158,25 @@ class EventContractAdmin(TeamOwnedAdmin):
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
         if db_field.name == "team":
             kwargs["queryset"] = editable_teams(request.user)
+            if not Team.objects.exists():
+                kwargs["help_text"] = (
+                    "There is no team yet: create the one that owns this event with the + "
+                    "button; its members will edit and publish the contract."
+                )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        if is_staff(request) and not self.has_add_permission(request):
+            self.message_user(request, why_not_add(request.user), messages.INFO)
+        return super().changelist_view(request, extra_context)
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        if is_staff(request) and not self.has_add_permission(request):
+            self.message_user(request, why_not_add(request.user), messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:schemas_admin_eventcontract_changelist"))
+        return super().add_view(request, form_url, extra_context)
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict | None = None

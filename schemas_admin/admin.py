@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
@@ -316,10 +317,19 @@ class ContractVersionAdmin(TeamOwnedAdmin):
             return "-"
         event = {
             "event": obj.contract.event_name,
+            "timestamp": timezone.now().isoformat(timespec="milliseconds"),
+            "platform": "web",
+            "app_version": "1.0.0",
+            "client_id": "device-1",
             "contract_version": obj.version,
             "properties": properties,
         }
-        return format_html("<pre>{}</pre>", json.dumps(event, indent=2))
+        return format_html(
+            "<p>A complete request body for <code>POST /api/v1/events</code> (with "
+            "<code>Authorization: Api-Key &lt;key&gt;</code>) that matches this version:</p>"
+            '<pre class="example-payload">{}</pre>',
+            json.dumps(event, indent=2),
+        )
 
     def change_view(
         self,

@@ -8,6 +8,7 @@ import base64
 import json
 import re
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import avro.errors
@@ -148,17 +149,50 @@ def _avro_schema(schema: Any, references: Sequence[Any]) -> avro.schema.Schema:
 
 
 def _reasons(reader: avro.schema.Schema, writer: avro.schema.Schema) -> list[str]:
+    """Why ``reader`` cannot read what ``writer`` wrote, each reason naming its field(s)."""
     result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
     if result.compatibility is SchemaCompatibilityType.compatible:
         return []
+    # The checker gives a set of messages and a set of locations, not pairs of them.
+    paths = sorted({path for path in map(partial(_field_path, reader), result.locations) if path})
+    named = ", ".join(f'"{path}"' for path in paths)
+    fields = f"field {named}: " if len(paths) == 1 else f"fields {named}: " if paths else ""
     missing_default = SchemaIncompatibilityType.reader_field_missing_default_value
-    where = ", ".join(sorted(result.locations))
-    return [
-        f'field "{message}" has no default value (at {where})'
-        if missing_default in result.incompatibilities and " " not in message
-        else f"{message} (at {where})"
-        for message in sorted(result.messages)
-    ]
+    reasons = []
+    for message in sorted(result.messages):
+        if missing_default in result.incompatibilities and " " not in message:
+            # The message is the name of a new field without a default.
+            path = next((p for p in paths if p.rsplit(".", 1)[-1] == message), message)
+            reasons.append(f'field "{path}" has no default value')
+        else:
+            reasons.append(f"{fields}{message}")
+    return reasons
+
+
+def _field_path(schema: avro.schema.Schema, location: str) -> str:
+    """The field a checker location ("/fields/2/type/items/fields/0/type") points at in
+    ``schema``, written as the matcher writes paths ("items[].sku"); empty for the root."""
+    tokens = [token for token in location.split("/") if token]
+    path, node, index = "", schema, 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "fields" and isinstance(node, avro.schema.RecordSchema):
+            field = node.fields[int(tokens[index + 1])]
+            path += f".{field.name}" if path else field.name
+            node, index = field.type, index + 2
+        elif token == "type":
+            index += 1
+        elif token == "items" and isinstance(node, avro.schema.ArraySchema):
+            path, node, index = path + "[]", node.items, index + 1
+        elif token == "values" and isinstance(node, avro.schema.MapSchema):
+            path, node, index = path + "{}", node.values, index + 1
+        elif token.isdigit() and isinstance(node, avro.schema.UnionSchema):
+            branches = node.schemas
+            node = branches[int(token)] if int(token) < len(branches) else node
+            index += 1
+        else:  # "name", "symbols", "size": a detail of the type at ``path``
+            break
+    return path
 
 
 def compatibility_problems(

@@ -3,6 +3,7 @@
 import pytest
 
 from schemas_admin import avro
+from tests.matcher_helpers import CHECKOUT_V1
 
 V1 = {
     "type": "record",
@@ -67,41 +68,18 @@ def test_incompatible_reasons_name_the_field() -> None:
     ]
 
 
-ORDER = {
-    "type": "record",
-    "name": "Order",
-    "fields": [
-        {"name": "id", "type": "string"},
-        {
-            "name": "items",
-            "type": {
-                "type": "array",
-                "items": {
-                    "type": "record",
-                    "name": "Item",
-                    "fields": [
-                        {"name": "sku", "type": "string"},
-                        {"name": "qty", "type": "int"},
-                    ],
-                },
-            },
-        },
-        {"name": "tags", "type": {"type": "map", "values": "string"}},
-    ],
-}
+TAGS = {"name": "tags", "type": {"type": "map", "values": "string"}}
+ORDER = {**CHECKOUT_V1, "fields": [*CHECKOUT_V1["fields"], TAGS]}
 
 
 def retyped(order: dict, qty: str, tags: str) -> dict:
-    item = order["fields"][1]["type"]["items"]
+    """``order`` with items[].qty and the values of tags of other types."""
+    order_id, total, items, _ = order["fields"]
+    item = items["type"]["items"]
     new_item = {**item, "fields": [item["fields"][0], {"name": "qty", "type": qty}]}
-    return {
-        **order,
-        "fields": [
-            order["fields"][0],
-            {"name": "items", "type": {"type": "array", "items": new_item}},
-            {"name": "tags", "type": {"type": "map", "values": tags}},
-        ],
-    }
+    new_items = {"name": "items", "type": {"type": "array", "items": new_item}}
+    new_tags = {"name": "tags", "type": {"type": "map", "values": tags}}
+    return {**order, "fields": [order_id, total, new_items, new_tags]}
 
 
 def test_incompatible_nested_fields_are_named_by_their_path() -> None:

@@ -109,7 +109,7 @@ def test_import_refuses_incompatible_changes_with_a_report(tmp_path, contract, v
     assert "checkout_completed v2: it is published, so its schema cannot change." in report
     assert (
         "checkout_completed v3: This schema cannot read events written with version 2: "
-        "reader type: string not compatible with writer type: double" in report
+        'field "total": reader type: string not compatible with writer type: double' in report
     )
     assert snapshot() == before
 

@@ -1,7 +1,8 @@
 """Fixed-window rate limits counted in the default cache, and the client address they use.
 
-One cache entry per key and window: a hit costs one increment (two for a window's first hit),
-and the count is shared by every process when the cache is Redis. The collector counts requests
+One cache entry per key and window: a hit costs one round trip to Redis (or one in-process
+operation with the local-memory cache), and the count is shared by every process when the cache
+is Redis. The collector counts requests
 per API key with it; both the collector and the registry count failed authentication per client
 address; the registry counts anonymous reads per client address.
 """
@@ -9,7 +10,8 @@ address; the registry counts anonymous reads per client address.
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
 PERIODS = {"s": 1, "m": 60, "h": 3600}
@@ -42,11 +44,24 @@ def hit(key: str, period: int) -> tuple[int, float]:
     """Count one hit in ``key``'s current window of ``period`` seconds; return the count so far
     and the seconds left in the window."""
     counter, remaining = _window(key, period)
+    return increment(counter, period + 1), remaining
+
+
+def increment(counter: str, timeout: int) -> int:
+    """Add one to ``counter`` (created with ``timeout`` seconds to live); return its value."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        key = cache.make_and_validate_key(counter)
+        client = cache._cache.get_client(key, write=True)
+        # One round trip: create the window's counter if it is new, then count.
+        pipeline = client.pipeline(transaction=False)
+        pipeline.set(key, 0, ex=timeout, nx=True)
+        pipeline.incr(key)
+        return pipeline.execute()[1]
     try:
-        count = cache.incr(counter)
+        return cache.incr(counter)
     except ValueError:  # the window's first hit: no counter yet
-        count = 1 if cache.add(counter, 1, timeout=period + 1) else cache.incr(counter)
-    return count, remaining
+        return 1 if cache.add(counter, 1, timeout=timeout) else cache.incr(counter)
 
 
 def limit(key: str, rate: str) -> None:
@@ -82,7 +97,7 @@ class FailedAuthentication:
 
     def check(self) -> None:
         counter, remaining = _window(f"auth-failures:{self.address}", self.period)
-        if (cache.get(counter) or 0) >= self.allowed:
+        if (caches["default"].get(counter) or 0) >= self.allowed:
             raise RateLimited(remaining)
 
     def failed(self) -> None:

@@ -1,7 +1,9 @@
 """Per-key rate limiting with a fixed-window counter in the default cache.
 
 DRF's own throttles keep a list of request times per client, which grows with the rate; at the
-thousands of requests per second a collector sees, a single counter per window is far cheaper.
+thousands of requests per second a collector sees, a single counter per window is far cheaper:
+one round trip to Redis per request (or one in-process operation with the local-memory cache);
+``analytics_site.ratelimit`` keeps it.
 """
 
 from django.conf import settings
@@ -30,3 +32,4 @@ class ClientKeyRateThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return self.retry_after
+

@@ -32,4 +32,3 @@ class ClientKeyRateThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return self.retry_after
-

@@ -92,13 +92,16 @@ class FailedAuthentication:
     """
 
     def __init__(self, request: HttpRequest) -> None:
-        self.address = client_address(request)
-        self.allowed, self.period = parse_rate(settings.AUTH_FAILURE_RATE_LIMIT)
+        self.request = request  # read only when a key or password must be checked
 
     def check(self) -> None:
-        counter, remaining = _window(f"auth-failures:{self.address}", self.period)
-        if (caches["default"].get(counter) or 0) >= self.allowed:
+        allowed, period = parse_rate(settings.AUTH_FAILURE_RATE_LIMIT)
+        counter, remaining = _window(self._key(), period)
+        if (caches["default"].get(counter) or 0) >= allowed:
             raise RateLimited(remaining)
 
     def failed(self) -> None:
-        hit(f"auth-failures:{self.address}", self.period)
+        hit(self._key(), parse_rate(settings.AUTH_FAILURE_RATE_LIMIT)[1])
+
+    def _key(self) -> str:
+        return f"auth-failures:{client_address(self.request)}"

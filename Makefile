@@ -23,6 +23,8 @@ $(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(BIN)/pyth
 
 # Starts Kafka (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), the web server, the matcher and
 # a Celery worker (with its beat scheduler) in the foreground; Ctrl-C stops them all.
+# Development mode: without SECRET_KEY, a key is generated once into var/secret-key and reused.
+run: export DJANGO_DEV_MODE = 1
 run: $(VENV)/.base-installed
 	$(BIN)/python -m devservices fetch-kafka
 	rm -rf var/prometheus && mkdir -p var/prometheus var/celery/queue var/celery/processed

@@ -1,0 +1,89 @@
+"""The envelope columns: every Avro and Parquet row carries them beside the contract's fields.
+
+Matched records bring the envelope in their ``envelope`` header (compact JSON of every envelope
+field except ``properties``). Column names are the envelope's own; a contract field with one of
+these names is written as ``properties_<name>`` (see ``column_name``), so the envelope columns
+mean the same thing in every table.
+"""
+
+from datetime import UTC, datetime
+
+import msgspec
+
+TIMESTAMP = {"type": "long", "logicalType": "timestamp-millis"}
+# (column, Avro type of its non-null branch), in the order they follow the contract's fields.
+COLUMNS: list[tuple[str, object]] = [
+    ("event", "string"),
+    ("event_id", "string"),
+    ("contract_version", "int"),
+    ("timestamp", TIMESTAMP),
+    ("sent_at", TIMESTAMP),
+    ("received_at", TIMESTAMP),
+    ("event_time", TIMESTAMP),
+    ("client_app", "string"),
+    ("client_id", "string"),
+    ("user_id", "string"),
+    ("anonymous_id", "string"),
+    ("platform", "string"),
+    ("app_version", "string"),
+    ("context", "string"),  # the client's context object as JSON text
+]
+NAMES = frozenset(name for name, _ in COLUMNS)
+PROPERTY_PREFIX = "properties_"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Envelope(msgspec.Struct):
+    """The ``envelope`` header, decoded; RFC 3339 times become aware datetimes."""
+
+    event: str | None = None
+    event_id: str | None = None
+    contract_version: int | None = None
+    timestamp: datetime | None = None
+    sent_at: datetime | None = None
+    received_at: datetime | None = None
+    event_time: datetime | None = None
+    client_app: str | None = None
+    client_id: str | None = None
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    platform: str | None = None
+    app_version: str | None = None
+    context: msgspec.Raw | None = None
+
+
+EMPTY = Envelope()
+_decoder = msgspec.json.Decoder(Envelope)
+
+
+def decode(header: bytes | None) -> Envelope:
+    """The envelope of a matched record; raises ``msgspec.DecodeError`` when it is malformed."""
+    if header is None:
+        return EMPTY
+    envelope = _decoder.decode(header)
+    for name in ("timestamp", "sent_at", "received_at", "event_time"):
+        moment = getattr(envelope, name)
+        if moment is not None and moment.tzinfo is None:
+            raise msgspec.ValidationError(f"{name} has no time zone")
+    return envelope
+
+
+def values(envelope: Envelope) -> dict[str, object]:
+    """Column values: times as aware datetimes, ``context`` as JSON text."""
+    row = {name: getattr(envelope, name) for name, _ in COLUMNS}
+    if envelope.context is not None:
+        row["context"] = bytes(envelope.context).decode()
+    return row
+
+
+def avro_fields() -> list[dict]:
+    return [{"name": name, "type": ["null", kind], "default": None} for name, kind in COLUMNS]
+
+
+def column_name(field: str, taken: set[str]) -> str:
+    """The column of a contract field: its own name, or ``properties_<name>`` when the name is
+    an envelope column (prefixed again while the result is taken by another field)."""
+    name = field
+    while name in NAMES or (name != field and name in taken):
+        name = PROPERTY_PREFIX + name
+    return name

@@ -22,6 +22,7 @@ from events.sinks.files import Rotation
 from events.sinks.layout import Layout
 from events.sinks.policy import SinkPolicy
 from events.sinks.routes import Bucket, Route, Routed
+from tests.sink_helpers import Record
 
 TOPIC = "events.raw"
 PARTITIONS = (0, 1)
@@ -31,31 +32,9 @@ class Crash(Exception):
     """The process died here."""
 
 
-class Message:
-    def __init__(self, partition: int, offset: int, bucket: str) -> None:
-        self._partition, self._offset = partition, offset
-        self._value = json.dumps({"p": partition, "o": offset, "b": bucket}).encode()
-
-    def topic(self):
-        return TOPIC
-
-    def partition(self):
-        return self._partition
-
-    def offset(self):
-        return self._offset
-
-    def value(self):
-        return self._value
-
-    def key(self):
-        return None
-
-    def headers(self):
-        return None
-
-    def timestamp(self):
-        return (1, 0)
+def message(partition: int, offset: int, bucket: str) -> Record:
+    value = json.dumps({"p": partition, "o": offset, "b": bucket}).encode()
+    return Record(TOPIC, partition, offset, value)
 
 
 class BucketRoute(Route):
@@ -144,7 +123,7 @@ def step(policy: SinkPolicy, member: Member, log, rng: random.Random) -> bool:
     for partition in PARTITIONS:
         begin = member.positions[partition]
         end = min(begin + rng.randint(0, 40), len(log[partition]))
-        batch += [Message(partition, o, log[partition][o]) for o in range(begin, end)]
+        batch += [message(partition, o, log[partition][o]) for o in range(begin, end)]
         member.positions[partition] = end
     rng.shuffle(batch)  # partitions interleave; each partition's own order is kept below
     batch.sort(key=lambda m: (m.partition(), m.offset()))

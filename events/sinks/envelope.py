@@ -49,7 +49,7 @@ class Envelope(msgspec.Struct):
     anonymous_id: str | None = None
     platform: str | None = None
     app_version: str | None = None
-    context: msgspec.Raw | None = None
+    context: msgspec.Raw = msgspec.Raw()  # empty when absent
 
 
 EMPTY = Envelope()
@@ -71,8 +71,8 @@ def decode(header: bytes | None) -> Envelope:
 def values(envelope: Envelope) -> dict[str, object]:
     """Column values: times as aware datetimes, ``context`` as JSON text."""
     row = {name: getattr(envelope, name) for name, _ in COLUMNS}
-    if envelope.context is not None:
-        row["context"] = bytes(envelope.context).decode()
+    context = bytes(envelope.context)
+    row["context"] = None if context in (b"", b"null") else context.decode()
     return row
 
 

@@ -35,6 +35,11 @@ def partition_columns(partition_format: str) -> list[tuple[str, str]]:
                 f"SINK_PARTITION_FORMAT segment {segment!r} must use only "
                 f"{', '.join(DIRECTIVES)} (found {', '.join(sorted(unknown)) or 'none'})."
             )
+        if "%Y" not in match.group(2) and match.group(2) not in ("%m", "%d", "%H"):
+            raise LayoutError(
+                f"SINK_PARTITION_FORMAT segment {segment!r}: without %Y, a segment holds one "
+                "of %m, %d or %H alone."
+            )
         columns.append((match.group(1), match.group(2)))
     if len({name for name, _ in columns}) != len(columns):
         raise LayoutError("SINK_PARTITION_FORMAT repeats a partition column name.")

@@ -84,7 +84,7 @@ class UnmatchedRecord(msgspec.Struct):
     reason: UnmatchedReason
     source: UnmatchedSource = msgspec.field(default_factory=UnmatchedSource)
     seen_at: str | None = None
-    event: msgspec.Raw | None = None
+    event: msgspec.Raw = msgspec.Raw()  # empty when absent
     raw_text: str | None = None
     raw_base64: str | None = None
 
@@ -191,10 +191,11 @@ class UnmatchedRoute(Route):
         except msgspec.DecodeError as exc:
             raise DeadLetter("not_an_unmatched_record", f"Not an unmatched record: {exc}") from exc
         found = RawEnvelope()
-        if record.event is not None:
+        raw_event = record.event if bytes(record.event) not in (b"", b"null") else None
+        if raw_event is not None:
             # A JSON value that is not an object is kept in raw_event all the same.
             with contextlib.suppress(msgspec.DecodeError):
-                found = _raw_envelope.decode(record.event)
+                found = _raw_envelope.decode(raw_event)
         line = {
             **msgspec.structs.asdict(record.reason),
             "source_topic": record.source.topic,
@@ -202,7 +203,7 @@ class UnmatchedRoute(Route):
             "source_offset": record.source.offset,
             "seen_at": record.seen_at,
             **msgspec.structs.asdict(found),
-            "raw_event": record.event,
+            "raw_event": raw_event,
             "raw_text": record.raw_text,
             "raw_base64": record.raw_base64,
         }

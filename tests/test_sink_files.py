@@ -323,4 +323,5 @@ def test_avro_files_written_twice_hold_the_same_records():
     readers = [
         avro.datafile.DataFileReader(io.BytesIO(f.finish()), avro.io.DatumReader()) for f in files
     ]
-    assert [list(r) for r in readers][0] == [{"n": i} for i in range(60)]
+    expected = [{"n": i} for i in range(60)]
+    assert [list(reader) for reader in readers] == [expected, expected]

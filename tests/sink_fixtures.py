@@ -1,10 +1,17 @@
 """Fixtures of the sinks' tests (``pytest_plugins = ["tests.sink_fixtures"]``): moto's S3 server,
-started once for the session when a test first needs it, and a fresh bucket per test."""
+started once for the session when a test first needs it, and a fresh bucket per test.
 
+PYTEST_DONT_REWRITE: test modules import the helpers before pytest loads this as a plugin.
+"""
+
+import gzip
+import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import pytest
@@ -68,3 +75,48 @@ def s3_lake(moto_server, settings, monkeypatch) -> Lake:
         "AWS_S3_ENDPOINT_URL": moto_server.url,
     }
     return Lake(bucket, client, env)
+
+
+@pytest.fixture
+def sink_settings(settings, tmp_path):
+    """A fresh consumer group, files in a local folder, and quick rotation by age only."""
+    suffix = uuid.uuid4().hex[:12]
+    settings.SINK_CONSUMER_GROUP_PREFIX = f"test-sink-{suffix}"
+    settings.SINK_ROTATE_SECONDS = 1.0
+    settings.SINK_ROTATE_RECORDS = 10**9
+    settings.SINK_ROTATE_BYTES = 10**12
+    settings.SINK_BATCH_SECONDS = 0.2
+    settings.SINK_CONTRACT_REFRESH_SECONDS = 0.5
+    settings.SINK_ROOT = tmp_path / "lake"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "sinks": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "lake")},
+        },
+    }
+    return settings
+
+
+def run_until(loop, done, timeout: float = 120.0, every: float = 0.5) -> None:
+    """Run a sink's loop in this process until ``done()`` (checked every ``every`` seconds)."""
+    deadline = time.monotonic() + timeout
+    checked = [0.0]
+
+    def stop() -> bool:
+        assert time.monotonic() < deadline, "the sink did not get there in time"
+        if time.monotonic() - checked[0] < every:
+            return False
+        checked[0] = time.monotonic()
+        return done()
+
+    loop.run(should_stop=stop)
+
+
+def read_lines(root: Path, pattern: str = "**/*.jsonl.gz") -> list[dict]:
+    return [
+        json.loads(line)
+        for path in sorted(root.glob(pattern))
+        if ".tmp" not in path.parts
+        for line in gzip.decompress(path.read_bytes()).splitlines()
+    ]

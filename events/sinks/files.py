@@ -21,6 +21,10 @@ from .progress import Progress
 from .routes import Bucket, Routed, bucket_id
 
 
+class OutOfOrder(Exception):
+    """A partition's records came back in an order Kafka never gives: a bug, not input."""
+
+
 @dataclass(frozen=True)
 class Rotation:
     seconds: float
@@ -59,6 +63,8 @@ class PartitionFiles:
 
     def add(self, offset: int, routed: Routed, open_writer, rotation: Rotation) -> list[OpenFile]:
         """Put one record in its file; return the files that closed because of it."""
+        if self.position is not None and offset < self.position:
+            raise OutOfOrder(f"{self.topic}[{self.partition}]: {offset} after {self.position - 1}")
         if self.progress.offset < 0:  # nothing committed yet: the log starts here
             self.progress.offset = offset
         self.position = offset + 1

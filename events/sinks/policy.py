@@ -74,6 +74,7 @@ class SinkPolicy:
         self.on_tick = on_tick
         self.uploads = ThreadPoolExecutor(upload_concurrency, thread_name_prefix=f"{name}-upload")
         self.partitions: dict[Key, PartitionFiles] = {}
+        self.resumed: set[Key] = set()  # partitions sent back to their committed offset
         self.consumer: Consumer | None = None
 
     # --- the consumer loop's calls -------------------------------------------------------
@@ -106,10 +107,12 @@ class SinkPolicy:
 
     def process(self, messages: list[Message]) -> None:
         rotation = self.rotation
+        self.resumed.clear()
         for message in messages:
-            files = self.partitions.get((message.topic(), message.partition()))
-            if files is None:
-                continue
+            key = (message.topic(), message.partition())
+            files = self.partitions.get(key)
+            if files is None or key in self.resumed:
+                continue  # a resumed partition is read again from its committed offset
             routed = self.route(message)
             closed = files.add(message.offset(), routed, self.route.open, rotation)
             if closed:
@@ -259,6 +262,7 @@ class SinkPolicy:
         progress = self._committed([TopicPartition(*key) for key in keys])
         for key, found in progress.items():
             self.partitions[key] = PartitionFiles(*key, found)
+            self.resumed.add(key)
             offset = found.offset if found.offset >= 0 else OFFSET_BEGINNING
             self.consumer.seek(TopicPartition(*key, offset))
 

@@ -206,16 +206,13 @@ def test_partitions_moving_between_sinks_and_a_paused_one_write_each_record_once
         # Paused past its session timeout, the first loses its partitions mid-work; resumed,
         # it finds out only when its commits are refused.
         first.signal(signal.SIGSTOP)
-        wait_until(
-            lambda: (
-                second.owned() == "[" + ", ".join(f"('{raw_topic}', {p})" for p in range(3)) + "]"
-            ),
-            60,
-            "the second to own all",
-        )
+        everything = "[" + ", ".join(f"'{raw_topic}[{p}]'" for p in range(3)) + "]"
+        wait_until(lambda: second.owned() == everything, 60, "the second sink to own all")
         time.sleep(1.0)
         first.signal(signal.SIGCONT)
         wait_until(first.owns_partitions, 120, "the first sink to rejoin")
+        refused = ("Unknown member", "before committing", "FENCED")
+        assert any(text in first.log.read_text() for text in refused), "no commit was refused"
         time.sleep(1.5)
         assert second.terminate() == 0, second.log.read_text()  # leaves while events flow
         third = sinks("c")

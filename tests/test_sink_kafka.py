@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from prometheus_client import REGISTRY
 
-from events.kafka import create_topics
+from analytics_site.kafka import create_topics
 from events.sinks.runner import build
 from tests.matcher_helpers import caught_up, produce
 from tests.sink_fixtures import read_lines, run_until

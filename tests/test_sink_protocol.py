@@ -56,16 +56,20 @@ class Group:
 class Member:
     """The consumer as the policy sees it: commits fail once the member is fenced."""
 
-    def __init__(self, group: Group, crash) -> None:
+    def __init__(self, group: Group, crash, refusals: float = 0.0, seed: int = 0) -> None:
         self.group = group
         self.generation = group.generation
         self.positions: dict[int, int] = {}
         self.crash = crash
+        self.refusals = refusals  # commits refused while a rebalance keeps the partitions here
+        self.rng = random.Random(seed)
 
     def commit(self, offsets, asynchronous=False):
         self.crash("commit")
         if self.generation != self.group.generation:
             raise KafkaException(KafkaError(KafkaError.ILLEGAL_GENERATION))
+        if self.rng.random() < self.refusals:
+            raise KafkaException(KafkaError(KafkaError.REBALANCE_IN_PROGRESS))
         for tp in offsets:
             self.group.committed[tp.partition] = (tp.offset, tp.metadata)
         self.crash(
@@ -80,8 +84,10 @@ class Member:
             found.append(TopicPartition(tp.topic, tp.partition, offset, metadata=metadata))
         return found
 
-    def seek(self, tp):
-        self.positions[tp.partition] = max(tp.offset, 0)
+    def reread(self, partitions) -> None:
+        """What the consumer loop does with the partitions a policy returns."""
+        for _, partition in partitions:
+            self.positions[partition] = max(self.group.committed.get(partition, (0, ""))[0], 0)
 
 
 def make_log(rng: random.Random, size: int) -> dict[int, list[str]]:
@@ -98,13 +104,13 @@ def make_log(rng: random.Random, size: int) -> dict[int, list[str]]:
     return log
 
 
-def start(group, storage, rng, crash, max_open=4) -> tuple[SinkPolicy, Member]:
-    member = Member(group, crash)
+def start(group, storage, rng, crash, refusals=0.0) -> tuple[SinkPolicy, Member]:
+    member = Member(group, crash, refusals, rng.randint(0, 10**6))
     policy = SinkPolicy(
         "test",
         BucketRoute(Layout("dt=%Y-%m-%d")),
         storage,
-        Rotation(seconds=3600, records=rng.randint(20, 200), bytes=10**9, max_open=max_open),
+        Rotation(seconds=3600, records=rng.randint(20, 200), bytes=10**9, max_open=4),
         memory_bytes=rng.choice([10**9, 40_000]),
         metadata_max_bytes=rng.choice([4096, 700]),
         upload_concurrency=2,
@@ -127,10 +133,10 @@ def step(policy: SinkPolicy, member: Member, log, rng: random.Random) -> bool:
         member.positions[partition] = end
     rng.shuffle(batch)  # partitions interleave; each partition's own order is kept below
     batch.sort(key=lambda m: (m.partition(), m.offset()))
-    policy.process(batch)
+    member.reread(policy.process(batch))
     if rng.random() < 0.3:
         policy.rotation = replace(policy.rotation, seconds=0 if rng.random() < 0.5 else 3600)
-        policy.tick()
+        member.reread(policy.tick())
     return any(member.positions[p] < len(log[p]) for p in PARTITIONS)
 
 
@@ -151,7 +157,7 @@ def expected(log) -> Counter:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_crashes_at_any_step_leave_each_record_in_one_file(tmp_path, seed):
+def test_crashes_and_refused_commits_at_any_step_leave_each_record_in_one_file(tmp_path, seed):
     rng = random.Random(seed)
     log = make_log(rng, 600)
     group = Group()
@@ -166,12 +172,13 @@ def test_crashes_at_any_step_leave_each_record_in_one_file(tmp_path, seed):
                 raise Crash(where)
 
         storage = FileSystemStorage(location=tmp_path)
-        policy, member = start(group, storage, rng, crash)
+        policy, member = start(group, storage, rng, crash, refusals=0.05)
         try:
             while step(policy, member, log, rng):
                 pass
             policy.close()
-            break
+            if all(group.committed.get(p, (0, ""))[0] == len(log[p]) for p in PARTITIONS):
+                break  # else its last commit was refused: the next process takes over
         except Crash:
             crashes += 1  # the process is gone: its memory with it
             policy.uploads.shutdown()

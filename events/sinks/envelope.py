@@ -10,24 +10,19 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from events.envelope import ENVELOPE_FIELDS
+
 TIMESTAMP = {"type": "long", "logicalType": "timestamp-millis"}
+TYPES: dict[str, object] = {
+    "contract_version": "int",
+    "timestamp": TIMESTAMP,
+    "sent_at": TIMESTAMP,
+    "received_at": TIMESTAMP,
+    "event_time": TIMESTAMP,
+    # Other fields are strings; the client's context object is kept as JSON text.
+}
 # (column, Avro type of its non-null branch), in the order they follow the contract's fields.
-COLUMNS: list[tuple[str, object]] = [
-    ("event", "string"),
-    ("event_id", "string"),
-    ("contract_version", "int"),
-    ("timestamp", TIMESTAMP),
-    ("sent_at", TIMESTAMP),
-    ("received_at", TIMESTAMP),
-    ("event_time", TIMESTAMP),
-    ("client_app", "string"),
-    ("client_id", "string"),
-    ("user_id", "string"),
-    ("anonymous_id", "string"),
-    ("platform", "string"),
-    ("app_version", "string"),
-    ("context", "string"),  # the client's context object as JSON text
-]
+COLUMNS: list[tuple[str, object]] = [(name, TYPES.get(name, "string")) for name in ENVELOPE_FIELDS]
 NAMES = frozenset(name for name, _ in COLUMNS)
 PROPERTY_PREFIX = "properties_"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

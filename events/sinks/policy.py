@@ -23,15 +23,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.core.files.storage import Storage
+
+from analytics_site.kafka import retriable
+from events.consumer import Reread
 
 from . import metrics
 from .files import OpenFile, PartitionFiles, Rotation
@@ -87,7 +83,7 @@ class SinkPolicy:
             self.partitions[key] = PartitionFiles(*key, progress)
         self._report()
 
-    def revoked(self, partitions: list[TopicPartition]) -> None:
+    def revoked(self, partitions: list[TopicPartition]) -> Reread:
         """Write and commit what the revoked partitions hold; whatever cannot be committed is
         left to their next owner, which resumes from the committed progress."""
         leaving = [
@@ -104,8 +100,9 @@ class SinkPolicy:
         for files in leaving:
             self.partitions.pop((files.topic, files.partition), None)
         self._report()
+        return frozenset()
 
-    def process(self, messages: list[Message]) -> None:
+    def process(self, messages: list[Message]) -> Reread:
         rotation = self.rotation
         self.resumed.clear()
         for message in messages:
@@ -119,8 +116,9 @@ class SinkPolicy:
                 self._flush_resuming({files: closed})
         self._keep_bounds()
         self._report()
+        return frozenset(self.resumed)
 
-    def tick(self) -> None:
+    def tick(self) -> Reread:
         if self.on_tick is not None:
             self.on_tick()
         now = time.monotonic()
@@ -129,9 +127,11 @@ class SinkPolicy:
             aged = files.close_aged(now, self.rotation.seconds)
             if aged:
                 due[files] = aged
+        self.resumed.clear()
         if due:
             self._flush_resuming(due)
         self._report()
+        return frozenset(self.resumed)
 
     def close(self) -> None:
         """Stop requested: write and commit everything, then stop the upload threads."""
@@ -229,7 +229,7 @@ class SinkPolicy:
                 error = exc.args[0]
                 if error.code() == KafkaError._NO_OFFSET:
                     return
-                if _retriable(error) and attempt + 1 < COMMIT_ATTEMPTS:
+                if retriable(error) and attempt + 1 < COMMIT_ATTEMPTS:
                     time.sleep(0.2 * (attempt + 1))
                     continue
                 raise CommitFailed(f"commit failed: {error.str()}") from exc
@@ -245,13 +245,14 @@ class SinkPolicy:
                 found = self.consumer.committed(asked, OPERATION_TIMEOUT)
                 break
             except KafkaException as exc:
-                if not _retriable(exc.args[0]) or attempt + 1 == COMMIT_ATTEMPTS:
+                if not retriable(exc.args[0]) or attempt + 1 == COMMIT_ATTEMPTS:
                     raise
                 time.sleep(0.2 * (attempt + 1))
         return {(p.topic, p.partition): Progress.decode(p.offset, p.metadata) for p in found}
 
     def _resume(self, partitions: list[PartitionFiles]) -> None:
-        """Forget what these partitions hold and read them again from the committed progress."""
+        """Forget what these partitions hold; the loop reads them again from their committed
+        offsets (``resumed``), and the rest of the current batch of theirs is ignored."""
         keys = [
             (files.topic, files.partition)
             for files in partitions
@@ -263,8 +264,6 @@ class SinkPolicy:
         for key, found in progress.items():
             self.partitions[key] = PartitionFiles(*key, found)
             self.resumed.add(key)
-            offset = found.offset if found.offset >= 0 else OFFSET_BEGINNING
-            self.consumer.seek(TopicPartition(*key, offset))
 
     def _report(self) -> None:
         files = [f for p in self.partitions.values() for f in p.files.values()]
@@ -274,15 +273,6 @@ class SinkPolicy:
         metrics.OLDEST_OPEN_SECONDS.labels(self.name).set(
             0 if oldest is None else time.monotonic() - oldest
         )
-
-
-def _retriable(error: KafkaError) -> bool:
-    return error.retriable() or error.code() in (
-        KafkaError.NOT_COORDINATOR,
-        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-        KafkaError.COORDINATOR_NOT_AVAILABLE,
-        KafkaError._TIMED_OUT,
-    )
 
 
 def _names(partitions) -> list[str]:

@@ -23,6 +23,8 @@ import fastavro
 import msgspec
 from confluent_kafka import Message
 
+from events.envelope import ENVELOPE_HEADER
+
 from . import envelope, layout
 from .formats import AvroFile, FileWriter, JsonLinesFile, ParquetFile
 from .metrics import DEAD_LETTERS
@@ -212,9 +214,6 @@ class UnmatchedRoute(Route):
         return Routed(
             Bucket("unmatched", self.folder("unmatched", hour, message)), value, len(value)
         )
-
-
-ENVELOPE_HEADER = "envelope"
 
 
 class MatchedRoute(Route):

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
+from analytics_site.kafka import create_topics
 from events.consumer import ConsumerConfig, ConsumerLoop
-from events.kafka import create_topics
 from schemas_admin.publishing import registry_client
 
 from .files import Rotation
@@ -22,8 +22,8 @@ class ConfigurationError(Exception):
     """A sink setting cannot be used; the message says which and why."""
 
 
-def build(kind: str, instance: str | None = None) -> ConsumerLoop:
-    """The consumer loop of a ``kind`` sink, ready to ``run()``."""
+def layout() -> Layout:
+    """The layout of the settings; raises ``ConfigurationError`` for settings it cannot use."""
     try:
         file_layout = Layout(settings.SINK_PARTITION_FORMAT)
     except LayoutError as exc:
@@ -32,6 +32,12 @@ def build(kind: str, instance: str | None = None) -> ConsumerLoop:
         raise ConfigurationError(
             f"SINK_AVRO_CODEC={settings.SINK_AVRO_CODEC!r}: use one of {', '.join(CODECS)}."
         )
+    return file_layout
+
+
+def build(kind: str, instance: str | None = None) -> ConsumerLoop:
+    """The consumer loop of a ``kind`` sink, ready to ``run()``."""
+    file_layout = layout()
     storage = sink_storage()
     remove_leftovers(storage)
     name = f"sink-{kind}"
@@ -78,7 +84,7 @@ def build(kind: str, instance: str | None = None) -> ConsumerLoop:
         ConsumerConfig(
             name=name,
             group=f"{settings.SINK_CONSUMER_GROUP_PREFIX}-{kind}",
-            topics=topics,
+            topics=tuple(topics),
             batch_size=settings.SINK_BATCH_SIZE,
             batch_seconds=settings.SINK_BATCH_SECONDS,
             session_timeout_ms=settings.SINK_SESSION_TIMEOUT_MS,

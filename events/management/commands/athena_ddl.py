@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -81,5 +83,5 @@ class Command(BaseCommand):
 def default_location() -> str:
     if settings.SINK_BUCKET:
         return f"s3://{settings.SINK_BUCKET}/{settings.SINK_PREFIX}".rstrip("/")
-    root = settings.SINK_ROOT / settings.SINK_PREFIX if settings.SINK_PREFIX else settings.SINK_ROOT
+    root = Path(str(settings.SINK_ROOT), settings.SINK_PREFIX)
     return root.resolve().as_uri()

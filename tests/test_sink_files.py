@@ -15,6 +15,7 @@ from decimal import Decimal
 import avro.datafile
 import avro.io
 import duckdb
+import fastavro
 import pyarrow as pa
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
@@ -325,3 +326,14 @@ def test_avro_files_written_twice_hold_the_same_records():
     ]
     expected = [{"n": i} for i in range(60)]
     assert [list(reader) for reader in readers] == [expected, expected]
+
+
+def test_the_envelope_encoding_is_avro_binary_of_its_fields():
+    schema = fastavro.parse_schema(
+        {"type": "record", "name": "Envelope", "fields": envelope.avro_fields()}
+    )
+    for header in (envelope_header(3)[0][1], b'{"event": "x", "user_id": "\\u00e9t\\u00e9"}', None):
+        found = envelope.decode(header)
+        expected = io.BytesIO()
+        fastavro.schemaless_writer(expected, schema, envelope.values(found))
+        assert envelope.avro_datum(found) == expected.getvalue()

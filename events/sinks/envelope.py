@@ -6,11 +6,13 @@ these names is written as ``properties_<name>`` (see ``column_name``), so the en
 mean the same thing in every table.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
 from events.envelope import ENVELOPE_FIELDS
+
+from .formats import avro_long
 
 TIMESTAMP = {"type": "long", "logicalType": "timestamp-millis"}
 TYPES: dict[str, object] = {
@@ -82,3 +84,45 @@ def column_name(field: str, taken: set[str]) -> str:
     while name in NAMES or (name != field and name in taken):
         name = PROPERTY_PREFIX + name
     return name
+
+
+MILLISECOND = timedelta(milliseconds=1)
+
+
+STRING, INT, MILLIS = 0, 1, 2
+_KINDS = [
+    (name, MILLIS if kind == TIMESTAMP else INT if kind == "int" else STRING)
+    for name, kind in COLUMNS
+    if name != "context"
+]
+
+
+def avro_datum(envelope: Envelope) -> bytes:
+    """The envelope fields' Avro binary encoding: each a union of null (branch 0) and its type
+    (branch 1). It is the tail of an Avro row whose head is the contract's body. Written here
+    rather than with fastavro, which spends 25-30 µs on these 14 unions where this takes a few:
+    it is the Avro sink's main cost per record."""
+    out = bytearray()
+    for name, kind in _KINDS:
+        value = getattr(envelope, name)
+        if value is None:
+            out += b"\x00"
+        elif kind == STRING:
+            data = value.encode()
+            out += b"\x02"
+            out += avro_long(len(data))
+            out += data
+        elif kind == MILLIS:
+            out += b"\x02"
+            out += avro_long((value - EPOCH) // MILLISECOND)
+        else:
+            out += b"\x02"
+            out += avro_long(value)
+    context = bytes(envelope.context)
+    if context in (b"", b"null"):
+        out += b"\x00"
+    else:
+        out += b"\x02"
+        out += avro_long(len(context))
+        out += context
+    return bytes(out)

@@ -81,8 +81,13 @@ class JsonLinesFile:
         return b"".join(self._output)
 
 
-def _long(value: int) -> bytes:
+_SMALL = [bytes(((n << 1) ^ (n >> 63),)) for n in range(-64, 64)]
+
+
+def avro_long(value: int) -> bytes:
     """Avro's zig-zag varint encoding of a long."""
+    if -64 <= value < 64:
+        return _SMALL[value + 64]
     value = (value << 1) ^ (value >> 63)
     out = bytearray()
     while value & ~0x7F:
@@ -93,7 +98,7 @@ def _long(value: int) -> bytes:
 
 
 def _bytes(value: bytes) -> bytes:
-    return _long(len(value)) + value
+    return avro_long(len(value)) + value
 
 
 def _deflate(data: bytes) -> bytes:
@@ -117,10 +122,10 @@ class AvroFile:
         self._codec = CODECS[codec]
         self._sync = os.urandom(16)
         metadata = {b"avro.schema": schema_json.encode(), b"avro.codec": codec.encode()}
-        header = [b"Obj\x01", _long(len(metadata))]
+        header = [b"Obj\x01", avro_long(len(metadata))]
         for key, value in metadata.items():
             header += [_bytes(key), _bytes(value)]
-        header += [_long(0), self._sync]
+        header += [avro_long(0), self._sync]
         self._output: list[bytes] = [b"".join(header)]
         self._compressed = len(self._output[0])
         self._datums: list[bytes] = []
@@ -136,7 +141,7 @@ class AvroFile:
 
     def _block(self) -> None:
         data = self._codec(b"".join(self._datums))
-        block = b"".join((_long(len(self._datums)), _long(len(data)), data, self._sync))
+        block = b"".join((avro_long(len(self._datums)), avro_long(len(data)), data, self._sync))
         self._output.append(block)
         self._compressed += len(block)
         self._datums, self._pending = [], 0

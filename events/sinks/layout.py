@@ -88,7 +88,3 @@ def utc_hour(value: object) -> str | None:
 def hour_of_millis(millis: int) -> str:
     """``YYYY-MM-DDTHH`` (UTC) of a Kafka record timestamp."""
     return datetime.fromtimestamp(max(millis, 0) / 1000, UTC).strftime("%Y-%m-%dT%H")
-
-
-def hour_of_datetime(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")

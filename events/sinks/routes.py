@@ -28,7 +28,7 @@ from events.envelope import ENVELOPE_HEADER
 from . import envelope, layout
 from .formats import AvroFile, FileWriter, JsonLinesFile, ParquetFile
 from .metrics import DEAD_LETTERS
-from .schemas import ENVELOPE_SCHEMA, SchemaBook, UnknownSchema
+from .schemas import SchemaBook, UnknownSchema
 
 
 class Bucket(NamedTuple):
@@ -240,6 +240,7 @@ class MatchedRoute(Route):
         self.event_names = event_names
         self.avro_codec = avro_codec
         self.parquet_compression = parquet_compression
+        self._buckets: dict[tuple, Bucket] = {}
 
     def open(self, bucket: Bucket) -> FileWriter:
         if bucket.kind == "avro":
@@ -249,6 +250,28 @@ class MatchedRoute(Route):
                 self.schemas.get(bucket.schema_id).arrow_schema, self.parquet_compression
             )
         return super().open(bucket)
+
+    def _bucket(self, message: Message, schema_id: int, found: envelope.Envelope) -> Bucket:
+        """The bucket of a record, from its topic, schema id and event-time hour (cached: a few
+        of them take nearly all records)."""
+        moment = found.event_time or found.timestamp
+        if moment is None:
+            moment = datetime.fromtimestamp(max(message.timestamp()[1], 0) / 1000, UTC)
+        elif moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
+        topic = message.topic()
+        key = (topic, schema_id, found.event, moment.year, moment.month, moment.day, moment.hour)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 10_000:
+                self._buckets.clear()
+            event = self.event_names(topic) or found.event or topic
+            hour = f"{key[3]:04d}-{key[4]:02d}-{key[5]:02d}T{key[6]:02d}"
+            bucket = Bucket(
+                self.kind, self.folder(f"{self.kind}/{event}", hour, message), schema_id
+            )
+            self._buckets[key] = bucket
+        return bucket
 
     def route(self, message: Message) -> Routed:
         value = message.value()
@@ -269,15 +292,9 @@ class MatchedRoute(Route):
             found = envelope.decode(header)
         except msgspec.DecodeError as exc:
             raise DeadLetter("bad_envelope", f"The envelope header is malformed: {exc}") from exc
-        moment = found.event_time or found.timestamp
-        hour = layout.hour_of_datetime(moment) if moment is not None else None
-        event = self.event_names(message.topic()) or found.event or message.topic()
-        folder = self.folder(f"{self.kind}/{event}", hour, message)
-        bucket = Bucket(self.kind, folder, schema_id)
+        bucket = self._bucket(message, schema_id, found)
         if self.kind == "avro":
-            suffix = io.BytesIO()
-            fastavro.schemaless_writer(suffix, ENVELOPE_SCHEMA, envelope.values(found))
-            datum = value[5:] + suffix.getvalue()
+            datum = value[5:] + envelope.avro_datum(found)
             return Routed(bucket, datum, len(datum))
         body = io.BytesIO(value[5:])
         try:

@@ -220,7 +220,8 @@ class RowSchema:
         }
         self.row_schema_json = json.dumps(self.row_schema, separators=(",", ":"))
         fastavro.parse_schema(self.row_schema, _write_hint=False)  # the file schema is valid
-        self.decode_schema = fastavro.parse_schema(_plain(writer_schema), _write_hint=False)
+        # Parsed with fastavro's hint, so that decoding does not parse it again for each record.
+        self.decode_schema = fastavro.parse_schema(_plain(writer_schema))
         self.arrow_schema = pa.schema(
             [pa.field(c.name, self.types.arrow(c.avro_type)) for c in self.columns]
         )
@@ -231,11 +232,6 @@ class RowSchema:
 
     def hive_columns(self, parquet: bool) -> list[tuple[str, str]]:
         return [(c.name, self.types.hive(c.avro_type, parquet)) for c in self.columns]
-
-
-ENVELOPE_SCHEMA = fastavro.parse_schema(
-    {"type": "record", "name": "Envelope", "fields": envelope.avro_fields()}, _write_hint=False
-)
 
 
 class SchemaBook:

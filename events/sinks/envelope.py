@@ -65,12 +65,10 @@ def decode(header: bytes | None) -> Envelope:
     return envelope
 
 
-def values(envelope: Envelope) -> dict[str, object]:
-    """Column values: times as aware datetimes, ``context`` as JSON text."""
-    row = {name: getattr(envelope, name) for name, _ in COLUMNS}
+def context_text(envelope: Envelope) -> str | None:
+    """The client's context object as JSON text, or None."""
     context = bytes(envelope.context)
-    row["context"] = None if context in (b"", b"null") else context.decode()
-    return row
+    return None if context in (b"", b"null") else context.decode()
 
 
 def avro_fields() -> list[dict]:

@@ -117,6 +117,7 @@ class Route:
     def __init__(self, file_layout: layout.Layout, gzip_level: int = 6) -> None:
         self.layout = file_layout
         self.gzip_level = gzip_level
+        self._buckets: dict[tuple, Bucket] = {}  # a few buckets take nearly all records
 
     def __call__(self, message: Message) -> Routed:
         try:
@@ -131,9 +132,18 @@ class Route:
     def open(self, bucket: Bucket) -> FileWriter:
         return JsonLinesFile(self.gzip_level)
 
-    def folder(self, prefix: str, hour: str | None, message: Message) -> str:
+    def bucket(self, kind: str, prefix: str, hour: str | None, message: Message) -> Bucket:
+        """The bucket of ``kind`` in ``prefix``'s folder for the hour (the record's Kafka
+        timestamp's when None)."""
         hour = hour or layout.hour_of_millis(message.timestamp()[1])
-        return f"{prefix}/{self.layout.time_folder(hour)}"
+        key = (kind, prefix, hour)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 10_000:
+                self._buckets.clear()
+            bucket = Bucket(kind, f"{prefix}/{self.layout.time_folder(hour)}")
+            self._buckets[key] = bucket
+        return bucket
 
     def dead_letter(self, message: Message, letter: DeadLetter) -> Routed:
         millis = message.timestamp()[1]
@@ -151,8 +161,7 @@ class Route:
                 "headers": {name: _b64(value) for name, value in message.headers() or ()},
             }
         )
-        bucket = Bucket("errors", self.folder(f"errors/{self.kind}", None, message))
-        return Routed(bucket, line, len(line))
+        return Routed(self.bucket("errors", f"errors/{self.kind}", None, message), line, len(line))
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -179,7 +188,7 @@ class RawRoute(Route):
         if b"\n" in value:  # pretty-printed JSON: one line per record in JSON Lines
             value = _encode(msgspec.json.decode(value))
         hour = _hour(times.event_time) or _hour(times.timestamp)
-        return Routed(Bucket("raw", self.folder("raw", hour, message)), value, len(value))
+        return Routed(self.bucket("raw", "raw", hour, message), value, len(value))
 
 
 class UnmatchedRoute(Route):
@@ -211,9 +220,7 @@ class UnmatchedRoute(Route):
         }
         value = _encode(line)
         hour = _hour(found.event_time) or _hour(found.timestamp) or _hour(record.seen_at)
-        return Routed(
-            Bucket("unmatched", self.folder("unmatched", hour, message)), value, len(value)
-        )
+        return Routed(self.bucket("unmatched", "unmatched", hour, message), value, len(value))
 
 
 class MatchedRoute(Route):
@@ -240,15 +247,13 @@ class MatchedRoute(Route):
         self.event_names = event_names
         self.avro_codec = avro_codec
         self.parquet_compression = parquet_compression
-        self._buckets: dict[tuple, Bucket] = {}
 
     def open(self, bucket: Bucket) -> FileWriter:
         if bucket.kind == "avro":
             return AvroFile(self.schemas.get(bucket.schema_id).row_schema_json, self.avro_codec)
         if bucket.kind == "parquet":
-            return ParquetFile(
-                self.schemas.get(bucket.schema_id).arrow_schema, self.parquet_compression
-            )
+            schema = self.schemas.get(bucket.schema_id)
+            return ParquetFile(schema.arrow_schema, schema.record_batch, self.parquet_compression)
         return super().open(bucket)
 
     def _bucket(self, message: Message, schema_id: int, found: envelope.Envelope) -> Bucket:
@@ -267,9 +272,8 @@ class MatchedRoute(Route):
                 self._buckets.clear()
             event = self.event_names(topic) or found.event or topic
             hour = f"{key[3]:04d}-{key[4]:02d}-{key[5]:02d}T{key[6]:02d}"
-            bucket = Bucket(
-                self.kind, self.folder(f"{self.kind}/{event}", hour, message), schema_id
-            )
+            folder = f"{self.kind}/{event}/{self.layout.time_folder(hour)}"
+            bucket = Bucket(self.kind, folder, schema_id)
             self._buckets[key] = bucket
         return bucket
 
@@ -303,8 +307,4 @@ class MatchedRoute(Route):
             raise DeadLetter("corrupt_body", f"The Avro body does not decode: {exc!r}") from exc
         if body.tell() != len(value) - 5:
             raise DeadLetter("corrupt_body", "The Avro body has bytes past the record's end.")
-        row = row_schema.convert(decoded)
-        for field, column in row_schema.renamed.items():
-            row[column] = row.pop(field)
-        row.update(envelope.values(found))
-        return Routed(bucket, row, len(value))
+        return Routed(bucket, (row_schema.convert(decoded), found), len(value))

@@ -225,10 +225,33 @@ class RowSchema:
         self.arrow_schema = pa.schema(
             [pa.field(c.name, self.types.arrow(c.avro_type)) for c in self.columns]
         )
+        own = len(writer_schema["fields"])
+        # Decoded bodies keep the contract's field names; the batch takes the column names.
+        self.contract_arrow = pa.schema(
+            [
+                field.with_name(c.source)
+                for field, c in zip(self.arrow_schema, self.columns[:own], strict=False)
+            ]
+        )
+        self.envelope_arrow = [(f.name, f.type) for f in list(self.arrow_schema)[own:]]
         converters = [(c.source, self.types.converter(c.avro_type)) for c in self.columns]
         self.convert = _record_converter(
             [(name, convert) for name, convert in converters if convert is not None]
         )
+
+    def record_batch(self, rows: list[tuple[dict, envelope.Envelope]]) -> pa.RecordBatch:
+        """Arrow columns of (decoded body, envelope) rows: the contract's by pyarrow's row
+        conversion, the envelope's column by column."""
+        contract = pa.RecordBatch.from_pylist([row for row, _ in rows], schema=self.contract_arrow)
+        found = [row_envelope for _, row_envelope in rows]
+        arrays = list(contract.columns)
+        for name, kind in self.envelope_arrow:
+            if name == "context":
+                values = [envelope.context_text(e) for e in found]
+            else:
+                values = [getattr(e, name) for e in found]
+            arrays.append(pa.array(values, type=kind))
+        return pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
 
     def hive_columns(self, parquet: bool) -> list[tuple[str, str]]:
         return [(c.name, self.types.hive(c.avro_type, parquet)) for c in self.columns]

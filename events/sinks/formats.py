@@ -8,19 +8,13 @@ its final size (``memory``), and ``size`` is the compressed size reached so far 
 - ``AvroFile``: an Avro object container file whose blocks are the records' Avro binary
   encodings, concatenated: the caller hands over encoded datums, nothing is decoded again.
 - ``ParquetFile``: rows gathered into Arrow record batches, written as one Parquet file.
-
-Compression runs in one background thread (zlib and cramjam release the GIL), in order, while
-the main thread decodes and routes the next records.
 """
 
 import io
 import os
 import struct
 import zlib
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
 from typing import Any, Protocol
 
 import cramjam
@@ -45,43 +39,13 @@ class FileWriter(Protocol):
     def finish(self) -> bytes: ...
 
 
-_compression = ThreadPoolExecutor(1, thread_name_prefix="sink-compress")
-
-
-class Chunks:
-    """A file's compressed chunks, made in order by the background thread."""
-
-    def __init__(self, first: bytes = b"") -> None:
-        self._done: list[bytes] = [first] if first else []
-        self.compressed = len(first)  # bytes of the chunks done
-        self._queued: deque[tuple[Future, int]] = deque()
-        self.queued = 0  # input bytes waiting for compression
-
-    def submit(self, work: Callable[[], bytes], size: int) -> None:
-        self._queued.append((_compression.submit(work), size))
-        self.queued += size
-        self._collect()
-
-    def _collect(self, wait: bool = False) -> None:
-        while self._queued and (wait or self._queued[0][0].done()):
-            future, size = self._queued.popleft()
-            data = future.result()
-            self.queued -= size
-            if data:
-                self._done.append(data)
-                self.compressed += len(data)
-
-    def join(self) -> bytes:
-        self._collect(wait=True)
-        return b"".join(self._done)
-
-
 class JsonLinesFile:
     extension = ".jsonl.gz"
 
     def __init__(self, level: int = 6) -> None:
         self._compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-        self._chunks = Chunks()
+        self._output: list[bytes] = []
+        self._compressed = 0
         self._lines: list[bytes] = []
         self._pending = 0
         self.records = 0
@@ -95,24 +59,27 @@ class JsonLinesFile:
 
     def _compress(self) -> None:
         self._lines.append(b"")
-        data = b"\n".join(self._lines)
-        self._chunks.submit(partial(self._compressor.compress, data), len(data))
+        self._put(self._compressor.compress(b"\n".join(self._lines)))
         self._lines, self._pending = [], 0
+
+    def _put(self, data: bytes) -> None:
+        if data:
+            self._output.append(data)
+            self._compressed += len(data)
 
     @property
     def size(self) -> int:
-        # A rough compression ratio for what is not compressed yet.
-        return self._chunks.compressed + (self._pending + self._chunks.queued) // 4
+        return self._compressed + self._pending // 4  # a rough compression ratio for the rest
 
     @property
     def memory(self) -> int:
-        return self._chunks.compressed + self._pending + self._chunks.queued
+        return self._compressed + self._pending
 
     def finish(self) -> bytes:
         if self._lines:
             self._compress()
-        self._chunks.submit(self._compressor.flush, 0)
-        return self._chunks.join()
+        self._put(self._compressor.flush())
+        return b"".join(self._output)
 
 
 _SMALL = [bytes(((n << 1) ^ (n >> 63),)) for n in range(-64, 64)]
@@ -160,7 +127,8 @@ class AvroFile:
         for key, value in metadata.items():
             header += [_bytes(key), _bytes(value)]
         header += [avro_long(0), self._sync]
-        self._chunks = Chunks(b"".join(header))
+        self._output: list[bytes] = [b"".join(header)]
+        self._compressed = len(self._output[0])
         self._datums: list[bytes] = []
         self._pending = 0
         self.records = 0
@@ -173,25 +141,24 @@ class AvroFile:
             self._block()
 
     def _block(self) -> None:
-        self._chunks.submit(partial(self._frame, self._datums), self._pending)
+        data = self._codec(b"".join(self._datums))
+        block = b"".join((avro_long(len(self._datums)), avro_long(len(data)), data, self._sync))
+        self._output.append(block)
+        self._compressed += len(block)
         self._datums, self._pending = [], 0
-
-    def _frame(self, datums: list[bytes]) -> bytes:
-        data = self._codec(b"".join(datums))
-        return b"".join((avro_long(len(datums)), avro_long(len(data)), data, self._sync))
 
     @property
     def size(self) -> int:
-        return self._chunks.compressed + (self._pending + self._chunks.queued) // 4
+        return self._compressed + self._pending // 4
 
     @property
     def memory(self) -> int:
-        return self._chunks.compressed + self._pending + self._chunks.queued
+        return self._compressed + self._pending
 
     def finish(self) -> bytes:
         if self._datums:
             self._block()
-        return self._chunks.join()
+        return b"".join(self._output)
 
 
 class ParquetFile:

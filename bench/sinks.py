@@ -41,7 +41,8 @@ from devservices.kafka import KafkaBroker  # noqa: E402
 PARTITIONS = 6
 AIMS = {"jsonl": 0.9, "avro": 0.7, "parquet": 0.7}
 TOPICS = {"jsonl": "bench.raw", "avro": "matched", "parquet": "matched"}
-MATCHED = {"checkout_completed": 1, "page_viewed": 2}  # contract -> its registry schema id
+# Two of bench/matcher.py's contracts, with the registry ids it gives them.
+MATCHED = {"checkout_completed": 1, "page_viewed": 2}
 
 
 def environment(workdir: Path, bootstrap: str) -> dict[str, str]:
@@ -68,26 +69,6 @@ def contracts() -> dict[str, dict]:
     from matcher import CONTRACTS
 
     return {name: CONTRACTS[name] for name in MATCHED}
-
-
-def publish_contracts() -> None:
-    from django.core.management import call_command
-
-    from schemas_admin.models import ContractVersion, EventContract, Team
-
-    call_command("migrate", verbosity=0)
-    team = Team.objects.create(name="Shop", slug="shop")
-    for name, schema in contracts().items():
-        contract = EventContract.objects.create(
-            event_name=name, namespace="com.shop", team=team, output_topic=f"bench.avro.{name}"
-        )
-        ContractVersion.objects.create(
-            contract=contract,
-            version=1,
-            schema=schema,
-            status="published",
-            registry_schema_id=MATCHED[name],
-        )
 
 
 def fill_topics(count: int) -> None:
@@ -253,7 +234,11 @@ def main() -> None:
             env = environment(workdir, broker.bootstrap_servers)
             os.environ.update(env)
             setup_django()
-            publish_contracts()
+            from django.core.management import call_command
+            from matcher import publish_contracts
+
+            call_command("migrate", verbosity=0)
+            publish_contracts()  # the matcher benchmark's contracts, registry ids 1 to 4
             fill_topics(options.events)
             from django.conf import settings
 

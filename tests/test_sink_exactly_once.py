@@ -12,7 +12,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -20,61 +19,32 @@ from pathlib import Path
 
 import pytest
 import requests
-from confluent_kafka import Producer
 from django.conf import settings
 
 from devservices._process import free_port, wait_until
-from tests.conftest import read_topic
+from tests.conftest import make_event, read_topic
 from tests.matcher_helpers import caught_up, produce
+from tests.test_matcher_exactly_once import Flow
 
 pytest_plugins = ["tests.sink_fixtures"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class Flow:
-    """Raw events from a thread, a few every 50 ms, until the block ends; a tenth are late."""
+def late_events(seed: int):
+    """Raw events for ``Flow``: a tenth of them late, up to ten hours, in their own folders."""
+    rng = random.Random(seed)
 
-    def __init__(self, topic: str, seed: int) -> None:
-        self.topic = topic
-        self.rng = random.Random(seed)
-        self.count = 0
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run)
+    def make(start: int, count: int) -> list[dict]:
+        events = []
+        for index in range(start, start + count):
+            hour = 10 if rng.random() < 0.9 else rng.randint(0, 9)
+            moment = f"2026-11-25T{hour:02d}:{rng.randint(0, 59):02d}:00.000000+00:00"
+            event = make_event(event_id=str(uuid.uuid4()), client_id=f"device-{index % 50}")
+            events.append({**event, "received_at": moment, "event_time": moment})
+        return events
 
-    def _event(self) -> dict:
-        hour = 10 if self.rng.random() < 0.9 else self.rng.randint(0, 9)
-        moment = f"2026-11-25T{hour:02d}:{self.rng.randint(0, 59):02d}:00.000000+00:00"
-        return {
-            "event": "page_viewed",
-            "event_id": str(uuid.uuid4()),
-            "timestamp": moment,
-            "platform": "web",
-            "app_version": "1",
-            "properties": {"n": self.count},
-            "received_at": moment,
-            "client_app": "shop-web",
-            "event_time": moment,
-        }
-
-    def _run(self) -> None:
-        producer = Producer({**settings.KAFKA_CLIENT_CONFIG, "enable.idempotence": True})
-        while not self.stopped.is_set():
-            for _ in range(40):
-                event = self._event()
-                producer.produce(self.topic, json.dumps(event).encode(), event["event_id"].encode())
-                self.count += 1
-            producer.poll(0)
-            time.sleep(0.05)
-        assert producer.flush(30) == 0
-
-    def __enter__(self) -> "Flow":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stopped.set()
-        self.thread.join(120)
+    return make
 
 
 class SinkProcess:
@@ -183,7 +153,7 @@ def assert_each_record_in_one_object(s3_lake, topic: str, at_least=1000, files=2
 def test_sigkill_while_events_flow_writes_each_record_to_one_object(sinks, s3_lake, raw_topic):
     rng = random.Random(7)
     running = {name: sinks(name) for name in ("a", "b")}
-    with Flow(raw_topic, seed=1):
+    with Flow(raw_topic, late_events(seed=1)):
         for _ in range(8):
             name = rng.choice(sorted(running))
             wait_until(running[name].owns_partitions, 120, f"sink {name} to get partitions")
@@ -199,7 +169,7 @@ def test_partitions_moving_between_sinks_and_a_paused_one_write_each_record_once
     sinks, s3_lake, raw_topic
 ):
     first = sinks("a")
-    with Flow(raw_topic, seed=2):
+    with Flow(raw_topic, late_events(seed=2)):
         wait_until(first.owns_partitions, 120, "the first sink to get partitions")
         second = sinks("b")
         wait_until(second.owns_partitions, 120, "the second sink to get partitions")

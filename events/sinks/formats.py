@@ -39,7 +39,22 @@ class FileWriter(Protocol):
     def finish(self) -> bytes: ...
 
 
-class JsonLinesFile:
+class CompressedOutput:
+    """Compressed output so far, and input bytes not compressed yet."""
+
+    _compressed = 0
+    _pending = 0
+
+    @property
+    def size(self) -> int:
+        return self._compressed + self._pending // 4  # a rough compression ratio for the rest
+
+    @property
+    def memory(self) -> int:
+        return self._compressed + self._pending
+
+
+class JsonLinesFile(CompressedOutput):
     extension = ".jsonl.gz"
 
     def __init__(self, level: int = 6) -> None:
@@ -66,14 +81,6 @@ class JsonLinesFile:
         if data:
             self._output.append(data)
             self._compressed += len(data)
-
-    @property
-    def size(self) -> int:
-        return self._compressed + self._pending // 4  # a rough compression ratio for the rest
-
-    @property
-    def memory(self) -> int:
-        return self._compressed + self._pending
 
     def finish(self) -> bytes:
         if self._lines:
@@ -114,7 +121,7 @@ def _snappy(data: bytes) -> bytes:
 CODECS = {"null": bytes, "deflate": _deflate, "snappy": _snappy}
 
 
-class AvroFile:
+class AvroFile(CompressedOutput):
     extension = ".avro"
 
     def __init__(self, schema_json: str, codec: str = "deflate") -> None:
@@ -146,14 +153,6 @@ class AvroFile:
         self._output.append(block)
         self._compressed += len(block)
         self._datums, self._pending = [], 0
-
-    @property
-    def size(self) -> int:
-        return self._compressed + self._pending // 4
-
-    @property
-    def memory(self) -> int:
-        return self._compressed + self._pending
 
     def finish(self) -> bytes:
         if self._datums:

@@ -7,7 +7,7 @@ the API documentation.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -98,7 +98,8 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True):
     ]
     platform: Annotated[str, Meta(min_length=1, max_length=32, description="ios, web, ...")]
     app_version: Annotated[str, Meta(min_length=1, max_length=64)]
-    properties: Annotated[dict[str, Any], Meta(description="The event's own fields.")]
+    # The values are only skipped over here (contracts check them downstream): Raw, not Any.
+    properties: Annotated[dict[str, msgspec.Raw], Meta(description="The event's own fields.")]
     event_id: (
         Annotated[str, Meta(pattern=UUID_PATTERN, description="A UUID; made when missing.")] | None
     ) = None
@@ -176,10 +177,15 @@ def decode_header(value: bytes) -> dict[str, Any]:
 
 def event_time(timestamp: datetime, sent_at: datetime | None, received_at: datetime) -> datetime:
     """When the event happened on the server's clock: the client's clock is trusted for the
-    time between the event and the sending, not for the date it shows."""
-    if sent_at is None:
-        return timestamp.astimezone(UTC)
-    return received_at - (sent_at - timestamp)
+    time between the event and the sending, not for the date it shows. Without ``sent_at``
+    (servers, trusted clocks) it is the client's ``timestamp``."""
+    try:
+        if sent_at is None:
+            return timestamp.astimezone(UTC)
+        # An event is not sent before it happens: a negative delay is a clock jump.
+        return received_at - max(sent_at - timestamp, timedelta(0))
+    except OverflowError:  # a date at the edge of the calendar: nothing sensible to correct
+        return timestamp
 
 
 _LOCATION = re.compile(r"at `\$\.([^`\[.]+)|field `([^`]+)`")
@@ -191,21 +197,31 @@ def error_field(error: msgspec.ValidationError) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
-def json_schema() -> dict[str, Any]:
-    """JSON Schema of one envelope, for the OpenAPI document."""
+def openapi_schema() -> dict[str, Any]:
+    """The schema of one envelope as an OpenAPI 3.0 document states it: msgspec's JSON Schema
+    with its definitions inlined, ``nullable`` for optional fields (OpenAPI 3.0 has no ``null``
+    type) and no empty ``required`` lists."""
     schema = msgspec.json.schema(Envelope)
     definitions = schema["$defs"]
-    envelope = definitions.pop("Envelope")
-    return _inline(envelope, definitions)
+    return _openapi(definitions.pop("Envelope"), definitions)
 
 
-def _inline(value: Any, definitions: dict[str, Any]) -> Any:
-    """The schema with ``$ref``s to msgspec's ``$defs`` replaced by their definitions."""
+def _openapi(value: Any, definitions: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         ref = value.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline(definitions[ref.removeprefix("#/$defs/")], definitions)
-        return {key: _inline(item, definitions) for key, item in value.items()}
+            return _openapi(definitions[ref.removeprefix("#/$defs/")], definitions)
+        branches = value.get("anyOf")
+        if isinstance(branches, list) and {"type": "null"} in branches:
+            others = [branch for branch in branches if branch != {"type": "null"}]
+            rest = {key: item for key, item in value.items() if key != "anyOf"}
+            single = others[0] if len(others) == 1 else {"anyOf": others}
+            return {**_openapi(single, definitions), **rest, "nullable": True}
+        return {
+            key: _openapi(item, definitions)
+            for key, item in value.items()
+            if not (key == "required" and item == [])  # OpenAPI 3.0 wants it absent, not empty
+        }
     if isinstance(value, list):
-        return [_inline(item, definitions) for item in value]
+        return [_openapi(item, definitions) for item in value]
     return value

@@ -23,8 +23,7 @@ from django.conf import settings
 
 from devservices._process import free_port, wait_until
 from tests.conftest import make_event, read_topic
-from tests.matcher_helpers import caught_up, produce
-from tests.test_matcher_exactly_once import Flow
+from tests.matcher_helpers import Flow, caught_up, produce
 
 pytest_plugins = ["tests.sink_fixtures"]
 

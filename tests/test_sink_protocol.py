@@ -229,3 +229,37 @@ def test_a_member_that_lost_its_partitions_while_uploading_writes_no_record_twic
     for name, data in deferred:  # the zombie's uploads land last
         real_put(zombie_storage, name, data)
     assert stored(tmp_path) == expected(log)
+
+
+def test_memory_and_open_files_stay_within_their_bounds(tmp_path):
+    """Late events over many days and no rotation by age: after every batch, no partition has
+    more open files than the bound, nor all files together more memory than the budget."""
+    rng = random.Random(3)
+    log = make_log(rng, 3000)
+    member = Member(Group(), lambda _: None)
+    policy = SinkPolicy(
+        "test",
+        BucketRoute(Layout("dt=%Y-%m-%d")),
+        FileSystemStorage(location=tmp_path),
+        Rotation(seconds=3600, records=10**9, bytes=10**12, max_open=8),
+        memory_bytes=20_000,
+    )
+    policy.start(member)
+    policy.assigned([TopicPartition(TOPIC, p) for p in PARTITIONS])
+    member.positions = dict.fromkeys(PARTITIONS, 0)
+    peak = 0
+    while any(member.positions[p] < len(log[p]) for p in PARTITIONS):
+        batch = []
+        for partition in PARTITIONS:
+            begin = member.positions[partition]
+            end = min(begin + 40, len(log[partition]))
+            batch += [message(partition, o, log[partition][o]) for o in range(begin, end)]
+            member.positions[partition] = end
+        member.reread(policy.process(batch))
+        assert all(len(files.files) <= 8 for files in policy.partitions.values())
+        memory = sum(files.memory for files in policy.partitions.values())
+        assert memory <= 20_000
+        peak = max(peak, memory)
+    assert peak > 10_000  # the budget, not the data, kept memory down
+    policy.close()
+    assert stored(tmp_path) == expected(log)

@@ -25,6 +25,8 @@ $(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(BIN)/pyth
 
 # Starts Kafka (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), the web server, the matcher,
 # a Celery worker (with its beat scheduler) and the sinks in the foreground; Ctrl-C stops them all.
+# Development mode: without SECRET_KEY, a key is generated once into var/secret-key and reused.
+run: export DJANGO_DEV_MODE = 1
 run: $(VENV)/.base-installed
 	$(BIN)/python -m devservices fetch-kafka
 	rm -rf var/prometheus && mkdir -p var/prometheus var/celery/queue var/celery/processed
@@ -40,6 +42,7 @@ run: $(VENV)/.base-installed
 # then runs it. The suite starts and stops its own Kafka, PostgreSQL and Redis on free ports.
 test: system-packages $(VENV)/.dev-installed
 	$(BIN)/python -m devservices fetch-kafka
+	$(BIN)/python -m devservices fetch-toolchains
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

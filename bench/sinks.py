@@ -24,6 +24,7 @@ import json
 import os
 import random
 import resource
+import secrets
 import struct
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def environment(workdir: Path, bootstrap: str) -> dict[str, str]:
         "SINK_ROOT": str(workdir / "lake"),
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "analytics_site.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # a throwaway deployment's own key
     }
 
 

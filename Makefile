@@ -7,6 +7,8 @@ PORT ?= 8000
 # The local broker's ports (when KAFKA_BOOTSTRAP_SERVERS is not set).
 KAFKA_PORT ?= 9092
 KAFKA_CONTROLLER_PORT ?= 9093
+# The sinks make run starts (files under var/lake/).
+SINKS := sink-raw sink-unmatched sink-avro sink-parquet
 
 .PHONY: run test lint format bench system-packages
 
@@ -21,8 +23,8 @@ $(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(BIN)/pyth
 	$(BIN)/pip install -q -r requirements/dev.txt
 	touch $@ $(VENV)/.base-installed
 
-# Starts Kafka (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), the web server, the matcher and
-# a Celery worker (with its beat scheduler) in the foreground; Ctrl-C stops them all.
+# Starts Kafka (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), the web server, the matcher,
+# a Celery worker (with its beat scheduler) and the sinks in the foreground; Ctrl-C stops them all.
 # Development mode: without SECRET_KEY, a key is generated once into var/secret-key and reused.
 run: export DJANGO_DEV_MODE = 1
 run: $(VENV)/.base-installed
@@ -34,7 +36,7 @@ run: $(VENV)/.base-installed
 	BASE_URL=http://$(HOST):$(PORT) \
 	KAFKA_PORT=$(KAFKA_PORT) KAFKA_CONTROLLER_PORT=$(KAFKA_CONTROLLER_PORT) \
 	KAFKA_BOOTSTRAP_SERVERS=$(or $(KAFKA_BOOTSTRAP_SERVERS),127.0.0.1:$(KAFKA_PORT)) \
-	$(BIN)/honcho start $(if $(KAFKA_BOOTSTRAP_SERVERS),web worker matcher,)
+	$(BIN)/honcho start $(if $(KAFKA_BOOTSTRAP_SERVERS),web worker matcher $(SINKS),)
 
 # Installs what the suite needs (Debian packages when missing, Python packages, Kafka jars),
 # then runs it. The suite starts and stops its own Kafka, PostgreSQL and Redis on free ports.
@@ -61,3 +63,4 @@ bench: system-packages $(VENV)/.dev-installed
 	$(BIN)/python -m devservices fetch-kafka
 	-$(BIN)/python bench/collector.py $(BENCH_ARGS)
 	$(BIN)/python bench/matcher.py
+	$(BIN)/python bench/sinks.py

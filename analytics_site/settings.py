@@ -263,3 +263,49 @@ TRAFFIC_MAX_KEYS = env.int("TRAFFIC_MAX_KEYS", default=20000)
 CELERY_BEAT_SCHEDULE = {
     "purge-unmatched-events": {"task": "events.tasks.purge_unmatched", "schedule": 3600.0},
 }
+
+# --- Sinks (run_sink, athena_ddl; docs/sinks.md) ----------------------------------------------
+# Files go to their own storage alias: the data lake usually lives in another bucket, with other
+# permissions and lifecycle rules, than the app's own files. S3 (or any S3-compatible endpoint,
+# AWS_S3_ENDPOINT_URL) when a bucket is set; else the local folder SINK_ROOT.
+SINK_BUCKET = env.str("SINK_BUCKET", default=AWS_STORAGE_BUCKET_NAME)
+SINK_PREFIX = env.str("SINK_PREFIX", default="").strip("/")
+SINK_ROOT = env.path("SINK_ROOT", default=VAR_DIR / "lake")
+STORAGES["sinks"] = (
+    {
+        "BACKEND": "events.sinks.storage.S3SinkStorage",
+        "OPTIONS": {
+            "bucket_name": SINK_BUCKET,
+            "location": SINK_PREFIX,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "region_name": AWS_S3_REGION_NAME,
+        },
+    }
+    if SINK_BUCKET
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(SINK_ROOT / SINK_PREFIX) if SINK_PREFIX else str(SINK_ROOT)},
+    }
+)
+# Sinks of one kind sharing "<prefix>-<kind>" share its topics' partitions.
+SINK_CONSUMER_GROUP_PREFIX = env.str("SINK_CONSUMER_GROUP_PREFIX", default="sink")
+SINK_BATCH_SIZE = env.int("SINK_BATCH_SIZE", default=5000)
+SINK_BATCH_SECONDS = env.float("SINK_BATCH_SECONDS", default=0.5)
+SINK_SESSION_TIMEOUT_MS = env.int("SINK_SESSION_TIMEOUT_MS", default=10000)
+# A file is closed and uploaded when it reaches any of these (production: 300-900 s, 128 MiB).
+SINK_ROTATE_SECONDS = env.float("SINK_ROTATE_SECONDS", default=60.0)
+SINK_ROTATE_RECORDS = env.int("SINK_ROTATE_RECORDS", default=1_000_000)
+SINK_ROTATE_BYTES = env.int("SINK_ROTATE_BYTES", default=128 * 1024 * 1024)
+SINK_MAX_OPEN_FILES = env.int("SINK_MAX_OPEN_FILES", default=16)  # per Kafka partition
+SINK_MEMORY_BYTES = env.int("SINK_MEMORY_BYTES", default=512 * 1024 * 1024)  # per process
+# Hive-style folders from the event time (UTC): strftime codes %Y %m %d %H.
+SINK_PARTITION_FORMAT = env.str("SINK_PARTITION_FORMAT", default="dt=%Y-%m-%d/hour=%H")
+SINK_GZIP_LEVEL = env.int("SINK_GZIP_LEVEL", default=6)
+SINK_AVRO_CODEC = env.str("SINK_AVRO_CODEC", default="deflate")  # deflate, snappy or null
+SINK_PARQUET_COMPRESSION = env.str("SINK_PARQUET_COMPRESSION", default="snappy")
+SINK_UPLOAD_CONCURRENCY = env.int("SINK_UPLOAD_CONCURRENCY", default=4)
+SINK_UPLOAD_RETRY_SECONDS = env.float("SINK_UPLOAD_RETRY_SECONDS", default=60.0)
+# The broker's offset.metadata.max.bytes: a sink's commit metadata stays below it.
+SINK_OFFSET_METADATA_MAX_BYTES = env.int("SINK_OFFSET_METADATA_MAX_BYTES", default=4096)
+SINK_CONTRACT_REFRESH_SECONDS = env.float("SINK_CONTRACT_REFRESH_SECONDS", default=10.0)
+SINK_METRICS_PORT = env.int("SINK_METRICS_PORT", default=0)

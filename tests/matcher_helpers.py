@@ -225,8 +225,9 @@ def mixed_events(start: int, count: int) -> list[dict]:
 class Flow:
     """Produces events from a thread, a few every 50 ms, until the block ends."""
 
-    def __init__(self, topic: str) -> None:
+    def __init__(self, topic: str, make_events=mixed_events) -> None:
         self.topic = topic
+        self.make_events = make_events  # (index of the first, how many) -> events
         self.events: list[dict] = []
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run)
@@ -234,7 +235,7 @@ class Flow:
     def _run(self) -> None:
         producer = Producer({**settings.KAFKA_CLIENT_CONFIG, "enable.idempotence": True})
         while not self.stopped.is_set():
-            wave = mixed_events(len(self.events), 40)
+            wave = self.make_events(len(self.events), 40)
             for event in wave:
                 key = f"app:{event['client_id']}".encode()
                 producer.produce(self.topic, msgspec.json.encode(event), key)

@@ -219,3 +219,24 @@ REPLAY_BATCH_SIZE = env.int("REPLAY_BATCH_SIZE", default=500)
 CELERY_BEAT_SCHEDULE = {
     "purge-unmatched-events": {"task": "events.tasks.purge_unmatched", "schedule": 3600.0},
 }
+
+# --- Dashboard (events.dashboard; docs/dashboard.md) ------------------------------------------
+INSTALLED_APPS += ["django.contrib.humanize", "events.dashboard"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
+LOGOUT_REDIRECT_URL = "login"
+# Front-end libraries installed by npm (package.json), served like the apps' static files.
+STATICFILES_DIRS = [
+    ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
+# Traffic counts: minutes are kept this many hours, then folded into hours; hours are kept this
+# many days, then folded into days; days are deleted after the retention.
+TRAFFIC_MINUTES_HOURS = env.int("TRAFFIC_MINUTES_HOURS", default=6)
+TRAFFIC_HOURS_DAYS = env.int("TRAFFIC_HOURS_DAYS", default=7)
+TRAFFIC_RETENTION_DAYS = env.int("TRAFFIC_RETENTION_DAYS", default=90)
+TRAFFIC_ROLLUP_SECONDS = env.float("TRAFFIC_ROLLUP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["rollup-traffic"] = {
+    "task": "events.dashboard.tasks.rollup_traffic",
+    "schedule": TRAFFIC_ROLLUP_SECONDS,
+}

@@ -122,6 +122,11 @@ class ReplayRun(models.Model):
     matched = models.PositiveBigIntegerField(default=0)
     still_unmatched = models.PositiveBigIntegerField(default=0)
     already_replayed = models.PositiveBigIntegerField(default=0)
+    failures = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Why events still fail: event_name, reason, field, count and a message each.",
+    )
     error = models.TextField(blank=True)
 
     class Meta:
@@ -174,7 +179,21 @@ class TrafficCount(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["minute"], name="traffic_minute"),
+            # Covers the dashboard's reads over a time range (index-only scans, also on SQLite);
+            # not ``field``, whose 500 characters could outgrow a PostgreSQL index row.
+            models.Index(
+                fields=[
+                    "minute",
+                    "reason",
+                    "event_name",
+                    "client_app",
+                    "platform",
+                    "app_version",
+                    "contract_version",
+                    "count",
+                ],
+                name="traffic_minute_covering",
+            ),
             models.Index(fields=["reason", "minute"], name="traffic_reason_minute"),
             models.Index(fields=["event_name", "minute"], name="traffic_event_minute"),
         ]

@@ -341,12 +341,9 @@ def worker(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     seeded["rollup"] = rollup()
     seeded["rollup_seconds"] = round(time.perf_counter() - started, 2)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":  # what autovacuum does after a bulk load
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
     results = measure(args.requests)
     print(json.dumps({"seeded": seeded, "results": results}))
 

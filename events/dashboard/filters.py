@@ -74,8 +74,13 @@ class Filters:
         chosen = tuple(v for v in current if v != value) if value in current else (*current, value)
         return self.query(values={**self.values, param: chosen})
 
-    def with_range(self, key: str) -> str:
-        return self.query(range=key)
+    def aligned(self, step: int) -> "Filters":
+        """A preset range starting at a chart bucket's start, so that its first bucket is whole
+        (custom ranges stay as given)."""
+        if self.range == "custom":
+            return self
+        start = int(self.since.timestamp()) // step * step
+        return replace(self, since=datetime.fromtimestamp(start, tz=UTC))
 
     @property
     def active(self) -> list[tuple[str, str, str]]:

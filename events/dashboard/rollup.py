@@ -9,7 +9,9 @@ Each run of ``rollup`` (a Celery beat task):
    one row per key at the day's start;
 3. rewrites every hour (older than TRAFFIC_MINUTES_HOURS) that still holds minute rows as one
    row per key at the hour's start;
-4. merges the rows that share a key in the minutes of the last MERGE_LOOKBACK.
+4. merges the rows that share a key in the minutes of the last MERGE_LOOKBACK;
+5. on SQLite, refreshes the table's statistics, which its query planner needs to use the
+   dashboard's indexes.
 
 A bucket is rewritten in one database transaction that deletes exactly the rows it summed (by
 id) and inserts their sums: rows the matcher appends meanwhile are left for the next run, and
@@ -22,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
@@ -69,7 +71,18 @@ def rollup(now: datetime | None = None) -> dict[str, int]:
     recent = _between(max(minutes_from(now), now - MERGE_LOOKBACK), minute_floor(now))
     for minute in _minutes_with_duplicates(recent):
         _rewrite(recent.filter(minute=minute), minute_floor, stats)
+    _refresh_statistics()
     return stats
+
+
+def _refresh_statistics() -> None:
+    """SQLite plans the dashboard's queries with the right indexes only once it has statistics
+    of the table (PostgreSQL's autovacuum keeps its own); a sampled ANALYZE takes milliseconds."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA analysis_limit = 1000")
+        cursor.execute(f"ANALYZE {TrafficCount._meta.db_table}")
 
 
 def _between(start: datetime, end: datetime) -> QuerySet:

@@ -8,12 +8,14 @@ values is bounded by the tiers (a few hundred), whereas date functions would run
 (in Python, on SQLite).
 """
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
 from events.models import TrafficCount
@@ -89,7 +91,7 @@ class Scope:
         return rows.order_by()
 
     def unmatched_rows(self) -> QuerySet[TrafficCount]:
-        return self.rows().exclude(reason=MATCHED)
+        return self.rows().filter(reason__gt=MATCHED)  # a range of the group index
 
 
 def step_for(since: datetime, until: datetime, now: datetime) -> int:
@@ -143,13 +145,30 @@ def empty_buckets(scope: Scope, step: int) -> tuple[int, int]:
     return first, last - first + 1
 
 
+def _rows_with_times(rows: QuerySet) -> list[tuple]:
+    """The rows of a ``values_list`` query of ``minute``, other values and a sum: the minute in
+    Unix seconds, the sum as an int (PostgreSQL sums bigints as numeric). Django would build an
+    aware datetime for each row through Python-level converters (on SQLite, from text): for
+    thousands of rows that took longer than the query itself."""
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(_seconds(minute), *rest, int(total)) for minute, *rest, total in cursor.fetchall()]
+
+
+@functools.lru_cache(maxsize=4096)
+def _seconds(minute: datetime | str) -> int:
+    if isinstance(minute, str):  # SQLite keeps UTC date-times as text
+        minute = datetime.fromisoformat(minute).replace(tzinfo=UTC)
+    return int(minute.timestamp())
+
+
 def timeline(scope: Scope, step: int) -> Timeline:
     first, size = empty_buckets(scope, step)
     series = Timeline(step, first, [0] * size, [0] * size)
     rows = scope.rows().values("minute", "reason").annotate(total=Sum("count"))
-    for row in rows.values_list("minute", "reason", "total"):
-        minute, reason, total = row
-        index = bucket_of(minute, step) - first
+    for seconds, reason, total in _rows_with_times(rows.values_list("minute", "reason", "total")):
+        index = seconds // step - first
         if reason == MATCHED:
             series.matched[index] += total
         else:
@@ -235,12 +254,12 @@ def group_trends(scope: Scope, keys: Sequence[GroupKey], step: int) -> dict[Grou
     rows = (
         scope.unmatched_rows()
         .filter(wanted)
-        .values("event_name", "reason", "field", "minute")
+        .values("minute", "event_name", "reason", "field")
         .annotate(n=Sum("count"))
-        .values_list("event_name", "reason", "field", "minute", "n")
+        .values_list("minute", "event_name", "reason", "field", "n")
     )
-    for event_name, reason, path, minute, total in rows:
-        trends[(event_name, reason, path)][bucket_of(minute, step) - first] += total
+    for seconds, event_name, reason, path, total in _rows_with_times(rows):
+        trends[(event_name, reason, path)][seconds // step - first] += total
     return trends
 
 

@@ -55,15 +55,21 @@ def _bad_filter(request: HttpRequest, error: InvalidFilter) -> HttpResponse:
     return render(request, "dashboard/bad_filter.html", {"error": str(error)}, status=400)
 
 
+def _window(request: HttpRequest) -> tuple[Filters, int]:
+    """The request's filters, their range starting on a whole chart bucket, and the step."""
+    now = timezone.now()
+    filters = parse(request.GET, now)
+    step = step_for(filters.since, filters.until, now)
+    return filters.aligned(step), step
+
+
 @dashboard_view
 def overview(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
     try:
-        filters = parse(request.GET, now)
+        filters, step = _window(request)
     except InvalidFilter as error:
         return _bad_filter(request, error)
     scope = filters.scope()
-    step = step_for(scope.since, scope.until, now)
     series = timeline(scope, step)
     counts = breakdown(scope)
     rows = groups.selected(filters, scope)
@@ -133,14 +139,12 @@ def _facets(filters: Filters, counts: Breakdown) -> list[dict]:
 @dashboard_view
 def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_object_or_404(UnmatchedGroup, pk=pk)
-    now = timezone.now()
     try:
-        filters = parse(request.GET, now)
+        filters, step = _window(request)
     except InvalidFilter as error:
         return _bad_filter(request, error)
     key = groups.key_of(group)
     scope = group_scope(filters.scope(), key)
-    step = step_for(scope.since, scope.until, now)
     trend = group_trends(scope, [key], step)[key]
     samples = list(group.samples.all()[:SAMPLES_SHOWN])
     newest = samples[0].detail if samples else None

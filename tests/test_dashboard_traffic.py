@@ -43,7 +43,7 @@ def tiers(settings):
 
 def test_rollup_folds_old_minutes_into_hours_and_old_hours_into_days(tiers):
     old_minute = NOW - timedelta(hours=9, minutes=10)  # in the hours tier
-    for second in range(3):  # the matcher appends a row per flush
+    for _ in range(3):  # the matcher appends a row per flush
         add(old_minute.replace(second=0, microsecond=0), 2)
         add(old_minute.replace(minute=50, second=0, microsecond=0), 1)
     add(old_minute.replace(minute=5, second=0, microsecond=0), 4, reason="invalid_field")

@@ -62,11 +62,11 @@ class Filters:
         return params
 
     def query(self, **changes) -> str:
-        """``?...`` of these filters with ``changes`` (Filters fields) applied."""
+        """``?...`` of these filters with ``changes`` (Filters fields) applied ("" for none)."""
         query = QueryDict(mutable=True)
         for key, value in replace(self, **changes).params():
             query.appendlist(key, value)
-        return f"?{query.urlencode()}" if query else "?"
+        return f"?{query.urlencode()}" if query else ""
 
     def toggled(self, param: str, value: str) -> str:
         """The query with ``value`` of ``param`` added, or removed when it is there."""

@@ -240,3 +240,12 @@ CELERY_BEAT_SCHEDULE["rollup-traffic"] = {
     "task": "events.dashboard.tasks.rollup_traffic",
     "schedule": TRAFFIC_ROLLUP_SECONDS,
 }
+# Alerts on the unmatched share: checked every ALERTS_CHECK_SECONDS by beat; email goes through
+# EMAIL_URL (default: printed to the worker's console), e.g. smtp+tls://user:pass@host:587.
+ALERTS_CHECK_SECONDS = env.float("ALERTS_CHECK_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["check-alerts"] = {
+    "task": "events.dashboard.tasks.check_alerts",
+    "schedule": ALERTS_CHECK_SECONDS,
+}
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="analytics@localhost")

@@ -1,6 +1,15 @@
 """Alert rules on the unmatched share of traffic, checked by Celery beat."""
 
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+    URLValidator,
+    validate_email,
+)
 from django.db import models
 
 from events.envelope import EVENT_NAME_PATTERN
@@ -40,6 +49,7 @@ class AlertRule(models.Model):
     webhook_url = models.URLField(
         blank=True,
         max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
         help_text='A Slack-compatible incoming webhook: it receives {"text": ...} as JSON.',
     )
     repeat_minutes = models.PositiveIntegerField(
@@ -58,3 +68,15 @@ class AlertRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def recipients(self) -> list[str]:
+        return [address for address in re.split(r"[\s,;]+", self.emails) if address]
+
+    def clean(self) -> None:
+        for address in self.recipients():
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError({"emails": f"{address!r} is not an email address."}) from None
+        if not self.recipients() and not self.webhook_url:
+            raise ValidationError("Give email addresses, a webhook, or both: someone must hear it.")

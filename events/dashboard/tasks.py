@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from . import alerts
 from .rollup import rollup
 
 
@@ -9,3 +10,9 @@ from .rollup import rollup
 def rollup_traffic() -> dict[str, int]:
     """Merge, fold and expire traffic counts (see ``events.dashboard.rollup``)."""
     return rollup()
+
+
+@shared_task
+def check_alerts() -> dict[str, int]:
+    """Check every enabled alert rule (see ``events.dashboard.alerts``)."""
+    return alerts.check_all()

@@ -36,6 +36,7 @@ class NewContractForm(forms.ModelForm):
     class Meta:
         model = EventContract
         fields = ["event_name", "namespace", "team", "description", "output_topic"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, user: AbstractBaseUser, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -148,6 +148,9 @@ KAFKA_TOPIC_PARTITIONS = env.int("KAFKA_TOPIC_PARTITIONS", default=6)
 # -1 takes the broker's default.replication.factor.
 KAFKA_TOPIC_REPLICATION_FACTOR = env.int("KAFKA_TOPIC_REPLICATION_FACTOR", default=-1)
 KAFKA_PRODUCER_LINGER_MS = env.int("KAFKA_PRODUCER_LINGER_MS", default=2)
+# The largest record the platform writes (value, key and headers): Kafka's default
+# max.message.bytes, less room for the record's framing.
+KAFKA_MAX_RECORD_BYTES = env.int("KAFKA_MAX_RECORD_BYTES", default=1_000_000)
 
 # Collector limits.
 COLLECTOR_MAX_BATCH_SIZE = env.int("COLLECTOR_MAX_BATCH_SIZE", default=500)
@@ -216,6 +219,9 @@ UNMATCHED_RETENTION_DAYS = env.int("UNMATCHED_RETENTION_DAYS", default=30)
 # How often a matcher writes the unmatched events it collected to the database.
 UNMATCHED_RECORD_SECONDS = env.float("UNMATCHED_RECORD_SECONDS", default=2.0)
 REPLAY_BATCH_SIZE = env.int("REPLAY_BATCH_SIZE", default=500)
+# Distinct (minute, event, version, reason, field, app, platform, app version) keys of traffic
+# counts a matcher keeps between two writes; more are counted under an overflow key ("*").
+TRAFFIC_MAX_KEYS = env.int("TRAFFIC_MAX_KEYS", default=20000)
 CELERY_BEAT_SCHEDULE = {
     "purge-unmatched-events": {"task": "events.tasks.purge_unmatched", "schedule": 3600.0},
 }

@@ -229,8 +229,8 @@ def bare_producer(seconds: float) -> tuple[Phase, int]:
     from django.conf import settings
     from django.utils import timezone
 
+    from analytics_site.kafka import client_config
     from events.collector import collect
-    from events.kafka import client_config
     from events.models import ClientApp
 
     collected = collect(
@@ -333,7 +333,7 @@ def topic_record_count() -> int:
     from confluent_kafka import Consumer, TopicPartition
     from django.conf import settings
 
-    from events.kafka import client_config
+    from analytics_site.kafka import client_config
 
     consumer = Consumer(client_config(**{"group.id": "bench-count"}))
     try:
@@ -416,7 +416,7 @@ def measure(work: Path, args: argparse.Namespace, stack: contextlib.ExitStack) -
     stack.callback(broker.stop)
     from django.conf import settings
 
-    from events.kafka import create_topics
+    from analytics_site.kafka import create_topics
 
     create_topics([settings.KAFKA_RAW_TOPIC])
     api_key = prepare_database()

@@ -195,7 +195,7 @@ def fill_raw_topic(records: list[tuple[bytes, bytes]]) -> None:
     from confluent_kafka import Producer
     from django.conf import settings
 
-    from events.kafka import client_config, create_topics
+    from analytics_site.kafka import client_config, create_topics
 
     create_topics([settings.KAFKA_RAW_TOPIC, settings.KAFKA_UNMATCHED_TOPIC, "bench.passthrough"])
     create_topics(f"bench.avro.{name}" for name in CONTRACTS)
@@ -227,34 +227,37 @@ class Passthrough:
 
 def measure(processor, name: str, expected: int) -> float:
     """Events/s from the first batch handed to ``processor`` to the commit of the last one."""
-    from django.conf import settings
+    from django.test import override_settings
 
-    from events.matcher.transactional import LoopConfig, TransactionalLoop
+    from events.matcher.loop import matcher_loop
+    from events.matcher.transactional import Batch
 
     seen = {"count": 0, "first": 0.0, "last": 0.0}
-    process = processor.process
 
-    def timed_process(messages):
-        if not seen["first"]:
-            seen["first"] = time.perf_counter()
-        return process(messages)
+    class Timed:
+        """``processor``, counting the records of each committed batch."""
 
-    def on_batch(loop, size: int, seconds: float) -> None:
-        seen["count"] += size
-        seen["last"] = time.perf_counter()
+        def tick(self) -> None:
+            processor.tick()
 
-    processor.process = timed_process
-    loop = TransactionalLoop(
-        processor,
-        LoopConfig(
-            topic=settings.KAFKA_RAW_TOPIC,
-            group=f"bench-{name}-{uuid.uuid4().hex[:6]}",
-            transactional_id=f"bench-{name}-{uuid.uuid4().hex[:6]}",
-            batch_size=settings.MATCHER_BATCH_SIZE,
-            batch_seconds=settings.MATCHER_BATCH_SECONDS,
-        ),
-        on_batch=on_batch,
-    )
+        def close(self) -> None:
+            processor.close()
+
+        def process(self, messages) -> Batch:
+            if not seen["first"]:
+                seen["first"] = time.perf_counter()
+            batch = processor.process(messages)
+
+            def on_commit() -> None:
+                batch.on_commit()
+                seen["count"] += len(messages)
+                seen["last"] = time.perf_counter()
+
+            return Batch(batch.outputs, on_commit)
+
+    run = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+    with override_settings(MATCHER_CONSUMER_GROUP=run):
+        loop = matcher_loop(run, Timed())
     loop.run(should_stop=lambda: seen["count"] >= expected)
     return seen["count"] / (seen["last"] - seen["first"])
 

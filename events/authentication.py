@@ -1,4 +1,5 @@
-"""Client apps authenticate with an API key: ``Authorization: Api-Key <key>``.
+"""Client apps authenticate with an API key: ``Authorization: Api-Key <key>``, the ``X-Api-Key``
+header, or the ``api_key`` query parameter (``navigator.sendBeacon`` cannot set headers).
 
 Verifying a key costs a database query; at thousands of requests per second that is half of a
 request's work. Each process therefore remembers keys it verified for
@@ -12,7 +13,6 @@ from cachetools import TTLCache
 from django.conf import settings
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
-from rest_framework_api_key.permissions import KeyParser
 
 from .models import ClientAPIKey
 
@@ -23,13 +23,14 @@ _verified_lock = threading.Lock()
 class ClientAPIKeyAuthentication(authentication.BaseAuthentication):
     """Sets ``request.auth`` to the caller's :class:`ClientAPIKey`; there is no user."""
 
-    key_parser = KeyParser()
+    keyword = "Api-Key"
 
     def authenticate(self, request: Request) -> tuple[None, ClientAPIKey]:
-        key = self.key_parser.get(request)
+        key = request_key(request)
         if not key:
             raise exceptions.NotAuthenticated(
-                "Send the client app's key as 'Authorization: Api-Key <key>'."
+                "Send the client app's key as 'Authorization: Api-Key <key>' (or in the "
+                "X-Api-Key header, or the api_key query parameter)."
             )
         api_key = verified_key(key)
         if api_key.has_expired:
@@ -37,7 +38,15 @@ class ClientAPIKeyAuthentication(authentication.BaseAuthentication):
         return None, api_key
 
     def authenticate_header(self, request: Request) -> str:
-        return self.key_parser.keyword
+        return self.keyword
+
+
+def request_key(request: Request) -> str | None:
+    meta = request.META
+    scheme, _, key = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme == ClientAPIKeyAuthentication.keyword and key.strip():
+        return key.strip()
+    return meta.get("HTTP_X_API_KEY") or request.query_params.get("api_key") or None
 
 
 def verified_key(key: str) -> ClientAPIKey:

@@ -52,14 +52,17 @@ MATCHER_UNMATCHED = Counter(
     "Raw events written to the unmatched topic; contract is empty for unknown events.",
     ["contract", "reason"],
 )
-MATCHER_BATCH_LATENCY = Histogram(
-    "matcher_batch_latency_seconds",
-    "Time from a batch's records leaving the consumer to its transaction's commit.",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+
+# Every long-running consumer (events.consumer): label ``consumer`` is "matcher", "sink-raw", ...
+CONSUMER_BATCH_LATENCY = Histogram(
+    "consumer_batch_latency_seconds",
+    "Time from a batch's records leaving the consumer to the commit of their offsets.",
+    ["consumer"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
-MATCHER_CONSUMER_LAG = Gauge(
-    "matcher_consumer_lag",
-    "Raw records not yet matched, per partition, as seen by the matcher that owns it.",
-    ["partition"],
+CONSUMER_LAG = Gauge(
+    "consumer_lag",
+    "Records not yet consumed, per partition, as seen by the consumer that owns it.",
+    ["consumer", "topic", "partition"],
     multiprocess_mode="livemax",
 )

@@ -1,9 +1,13 @@
-"""The collector's request parser: a size-limited, optionally gzip-encoded JSON body."""
+"""The collector's request parsers: a size-limited, optionally gzip-encoded body, handed on as
+bytes (``events.collector`` checks the JSON itself, event by event).
+
+``text/plain`` is taken as well as ``application/json``: a browser's ``navigator.sendBeacon``
+can only send "simple" content types without a CORS preflight.
+"""
 
 import zlib
 from typing import IO, Any
 
-import msgspec
 from django.conf import settings
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import BaseParser
@@ -16,7 +20,7 @@ class EventsJSONParser(BaseParser):
 
     def parse(
         self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None
-    ) -> Any:
+    ) -> bytes:
         request = parser_context["request"]
         limit = settings.COLLECTOR_MAX_BODY_BYTES
         body = stream.read(limit + 1)
@@ -24,15 +28,16 @@ class EventsJSONParser(BaseParser):
             raise PayloadTooLarge(f"Request body exceeds {limit} bytes.")
         encoding = request.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
         if encoding == "gzip":
-            body = gunzip(body, limit)
-        elif encoding not in ("", "identity"):
+            return gunzip(body, limit)
+        if encoding not in ("", "identity"):
             raise UnsupportedMediaType(
                 media_type, f"Content-Encoding {encoding!r} is not supported; use gzip."
             )
-        try:
-            return msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
-            raise ParseError(f"Malformed JSON: {exc}.") from None
+        return body
+
+
+class EventsTextParser(EventsJSONParser):
+    media_type = "text/plain"
 
 
 def gunzip(body: bytes, limit: int) -> bytes:

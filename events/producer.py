@@ -13,7 +13,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import ClusterMetadata
 from django.conf import settings
 
-from .kafka import client_config
+from analytics_site.kafka import client_config
 
 
 class DeliveryFailed(Exception):

@@ -19,11 +19,22 @@ from .authentication import ClientAPIKeyAuthentication
 from .collector import collect
 from .exceptions import BrokerUnavailable
 from .negotiation import CollectorContentNegotiation
-from .parsers import EventsJSONParser
+from .parsers import EventsJSONParser, EventsTextParser
 from .producer import DeliveryFailed, get_producer
 from .throttling import ClientKeyRateThrottle
 
 _ENVELOPE = envelope.json_schema()
+_BODY = {
+    "oneOf": [
+        _ENVELOPE,
+        {
+            "type": "array",
+            "items": _ENVELOPE,
+            "minItems": 1,
+            "maxItems": settings.COLLECTOR_MAX_BATCH_SIZE,
+        },
+    ]
+}
 _RESULT_SCHEMA = {
     "type": "object",
     "properties": {
@@ -62,19 +73,21 @@ class CollectView(APIView):
     authentication_classes = [ClientAPIKeyAuthentication]
     permission_classes = []
     throttle_classes = [ClientKeyRateThrottle]
-    parser_classes = [EventsJSONParser]
+    parser_classes = [EventsJSONParser, EventsTextParser]
     content_negotiation_class = CollectorContentNegotiation
 
     @extend_schema(
         operation_id="collect_events",
         summary="Send one event, or a batch of events",
         description=(
-            "Body: one event object, or an array of up to COLLECTOR_MAX_BATCH_SIZE events; "
-            "optionally `Content-Encoding: gzip`. Authenticate with `Authorization: Api-Key "
-            "<key>`. The answer comes after Kafka acknowledged every accepted event. Invalid "
+            "Body: one event object, or an array of up to COLLECTOR_MAX_BATCH_SIZE events, as "
+            "`application/json` (or `text/plain`, for `navigator.sendBeacon`); optionally "
+            "`Content-Encoding: gzip`. Authenticate with the client app's key: "
+            "`Authorization: Api-Key <key>`, the `X-Api-Key` header or the `api_key` query "
+            "parameter. The answer comes after Kafka acknowledged every accepted event. Invalid "
             "events of a batch are listed under `errors` by index; the others are accepted."
         ),
-        request={"application/json": {"oneOf": [_ENVELOPE, {"type": "array", "items": _ENVELOPE}]}},
+        request={"application/json": _BODY, "text/plain": _BODY},
         responses={
             202: OpenApiResponse(_RESULT_SCHEMA, "At least one event was stored."),
             400: OpenApiResponse(_RESULT_SCHEMA, "No event was valid, or the body is malformed."),
@@ -102,7 +115,7 @@ class CollectView(APIView):
     def post(self, request: Request) -> Response:
         if request.stream is None:
             raise ParseError("The request body is empty; send a JSON object or array.")
-        collected = collect(request.data, request.auth.app, timezone.now())
+        collected = collect(request.data, request.auth.app.slug, timezone.now())
         for error in collected.errors:
             metrics.EVENTS_REJECTED.labels(reason=error.code).inc()
         if collected.records:

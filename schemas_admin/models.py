@@ -7,7 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
 
-from events.envelope import EVENT_NAME_PATTERN
+from analytics_site.naming import EVENT_NAME_PATTERN
 
 
 class Team(models.Model):

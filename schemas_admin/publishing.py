@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from events.kafka import create_topics
+from analytics_site.kafka import create_topics
 
 from . import history, versions
 from .models import ContractVersion, EventContract

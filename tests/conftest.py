@@ -7,8 +7,8 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from rest_framework.test import APIClient
 
+from analytics_site.kafka import create_topics
 from devservices.kafka import KafkaBroker
-from events.kafka import create_topics
 from events.models import ClientAPIKey, ClientApp
 from tests.services import broker_key
 

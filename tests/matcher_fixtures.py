@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.db import connection
 
-from events.kafka import create_topics
+from analytics_site.kafka import create_topics
 from tests.matcher_helpers import MatcherProcess, MatcherSetup
 
 

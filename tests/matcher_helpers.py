@@ -18,8 +18,9 @@ from confluent_kafka import (
 )
 from django.conf import settings
 
-from events.matcher.processor import BatchReporter, MatchProcessor
-from events.matcher.transactional import LoopConfig, TransactionalLoop, retriable
+from analytics_site.kafka import retriable
+from events.envelope import ENVELOPE_HEADER, decode_header
+from events.matcher.loop import matcher_loop
 from schemas_admin.models import ContractVersion, EventContract, Team
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -132,17 +133,7 @@ def caught_up(group: str, topic: str) -> bool:
 
 def run_in_process(setup: MatcherSetup, timeout: float = 120.0) -> None:
     """Run one matcher in this process until it has matched everything in the raw topic."""
-    loop = TransactionalLoop(
-        MatchProcessor(),
-        LoopConfig(
-            topic=setup.raw_topic,
-            group=setup.group,
-            transactional_id=f"{setup.group}-in-process",
-            batch_size=200,
-            batch_seconds=0.2,
-        ),
-        on_batch=BatchReporter(),
-    )
+    loop = matcher_loop("in-process", batch_size=200, batch_seconds=0.2)
     deadline = time.monotonic() + timeout
     checked_at = [0.0]
 
@@ -195,6 +186,11 @@ class MatcherProcess:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.kill()
+
+
+def matched_event_id(message) -> str:
+    """The event id of a matched record, from its envelope header."""
+    return decode_header(dict(message.headers())[ENVELOPE_HEADER])["event_id"]
 
 
 def decode_unmatched(message) -> dict:

@@ -40,11 +40,11 @@ BAD_REQUESTS = [
         id="form-encoded",
     ),
     pytest.param(
-        lambda api: raw_post(api, b"{}", "text/plain"),
+        lambda api: raw_post(api, b"<event/>", "application/xml"),
         415,
         "unsupported_media_type",
-        "text/plain",
-        id="text-plain",
+        "application/xml",
+        id="xml",
     ),
     pytest.param(
         lambda api: raw_post(api, b"{}", HTTP_CONTENT_ENCODING="br"),

@@ -8,7 +8,7 @@ from confluent_kafka.admin import AdminClient
 from django.test import Client
 from django.urls import reverse
 
-from events.kafka import client_config
+from analytics_site.kafka import client_config
 from schemas_admin.lookup import matchable_versions
 from schemas_admin.models import ContractChange, SubjectConfig, SubjectVersion
 from tests.contracts_fixtures import ORDER_ID, TOTAL, record, wait_for_publish

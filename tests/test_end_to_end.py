@@ -6,6 +6,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from events.envelope import ENVELOPE_HEADER, decode_header
 from schemas_admin import publishing
 from schemas_admin.models import ContractVersion
 from tests.conftest import make_event, post_json, read_topic
@@ -37,7 +38,12 @@ def test_posted_event_arrives_as_avro_that_any_confluent_consumer_reads(
     deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
     context = SerializationContext(contract.output_topic, MessageField.VALUE)
     assert deserialize(matched.value(), context) == {"order_id": "A-1", "total": 42.5}
-    assert matched.key() == good_id.encode()
+    assert matched.key() == b"shop-ios:device-1"  # one client's events keep their order
+    envelope = decode_header(dict(matched.headers())[ENVELOPE_HEADER])
+    assert envelope["event_id"] == good_id
+    assert envelope["contract_version"] == version.version
+    assert envelope["client_app"] == "shop-ios"
+    assert {"received_at", "event_time", "timestamp", "platform", "app_version"} <= set(envelope)
     [unmatched] = read_topic(matcher_setup.unmatched_topic)
     assert bad_id in unmatched.value().decode()
     assert msgspec.json.decode(unmatched.value())["reason"]["event_name"] == contract.event_name

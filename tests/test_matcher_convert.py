@@ -139,7 +139,14 @@ def test_union_picks_the_first_branch_that_fits():
         ({"amount": "1.234"}, "amount", None, "1.234, more than 2 decimal places"),
         ({"amount": 1234567.0}, "amount", None, "1234567.0, more than 8 digits"),
         ({"id": "not-a-uuid"}, "id", "uuid", "'not-a-uuid'"),
-        ({"surprise": 1}, "surprise", "no such field", "integer"),
+        ({"surprise": 1}, "surprise", "not in the contract", "integer"),
+        ({"ratio": 1e39}, "ratio", "float", "1e+39, out of range"),
+        ({"prices": {"eur": 10**400}}, "prices.eur", "double", None),
+        ({"day": "2026-W48-5"}, "day", None, "'2026-W48-5'"),
+        ({"day": "20261127"}, "day", None, "'20261127'"),
+        ({"at": "20261125T100000Z"}, "at", None, "'20261125T100000Z'"),
+        ({"at": "2026-11-25T10:00+01:00"}, "at", None, "'2026-11-25T10:00+01:00'"),
+        ({"at": "2026-11-25T10:00:00+0100"}, "at", None, "'2026-11-25T10:00:00+0100'"),
         ({"previous": {"city": "Lyon", "zip": 1}}, "previous.zip", "null or string", "integer"),
     ],
 )
@@ -149,7 +156,39 @@ def test_a_bad_value_is_reported_with_its_path_and_types(change, path, expected,
     assert error.path == path
     if expected is not None:
         assert error.expected == expected
-    assert error.actual == actual
+    if actual is not None:
+        assert error.actual == actual
+
+
+def test_an_unknown_property_is_said_to_be_outside_the_contract():
+    error = error_for({**VALID, "coupon": "X"})
+
+    assert error.message == (
+        "coupon is not in the contract (got string): remove it from the event, or add it to "
+        "the contract in a new version"
+    )
+
+
+def test_a_huge_number_is_quoted_short():
+    error = error_for({**VALID, "ratio": 10**400})
+
+    assert error.actual.startswith("1000")
+    assert error.actual.endswith("... (401 characters), out of range")
+    assert len(error.actual) <= 140
+
+
+def test_a_huge_bad_value_is_quoted_short():
+    error = error_for({**VALID, "color": "B" * 400_000})
+
+    assert error.actual == "'" + "B" * 120 + "'... (400000 characters)"
+    assert len(error.message) < 300
+
+
+def test_documented_forms_of_dates_and_times_are_accepted():
+    record = roundtrip({**VALID, "at": "2026-11-25 10:00:00.123456789Z", "day": "2026-02-28"})
+
+    assert record["at"] == datetime(2026, 11, 25, 10, 0, 0, 123000, tzinfo=UTC)  # millis
+    assert record["day"] == date(2026, 2, 28)
 
 
 def test_a_missing_required_field_is_reported():

@@ -17,6 +17,7 @@ from tests.matcher_helpers import (
     caught_up,
     decode_unmatched,
     make_contract,
+    matched_event_id,
 )
 
 pytest_plugins = ["tests.matcher_fixtures"]
@@ -68,7 +69,7 @@ class Flow:
 def assert_each_event_once(setup, contract, events: list[dict]) -> None:
     assert len(events) > 1000
     wait_until(lambda: caught_up(setup.group, setup.raw_topic), 180, "the matchers to catch up")
-    matched = [m.key().decode() for m in read_topic(contract.output_topic)]
+    matched = [matched_event_id(m) for m in read_topic(contract.output_topic)]
     unmatched = [
         decode_unmatched(m)["event"]["event_id"] for m in read_topic(setup.unmatched_topic)
     ]

@@ -8,6 +8,7 @@ from confluent_kafka.schema_registry import Schema, topic_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from events.envelope import ENVELOPE_FIELDS, ENVELOPE_HEADER, decode_header
 from events.matcher.contracts import ContractBook
 from events.matcher.match import Matched, Reason, Unmatched, match
 from tests.conftest import make_event
@@ -44,17 +45,23 @@ class _Registry:
         return {}
 
 
-def test_matched_event_is_confluent_avro_with_the_envelope_in_headers():
+def test_matched_event_is_confluent_avro_with_the_envelope_in_one_header():
     contract = make_contract("checkout_completed", CHECKOUT_V1)
     version = contract.versions.get()
-    data = raw()
+    origin = {"os": {"name": "iOS", "version": "18.1"}, "locale": "fr-FR", "extra": [1]}
+    data = raw(
+        user_id="u-7",
+        sent_at="2026-11-25T10:00:05+01:00",
+        event_time="2026-11-25T09:00:00.123+00:00",
+        context=origin,
+    )
 
     outcome = run(data)
 
     assert isinstance(outcome, Matched)
     event = msgspec.json.decode(data)
     assert outcome.topic == contract.output_topic
-    assert outcome.key == event["event_id"].encode()
+    assert outcome.key == b"shop-ios:device-1"  # keyed by client, like the raw record
     assert outcome.value[:5] == b"\x00" + version.registry_schema_id.to_bytes(4, "big")
     deserialize = AvroDeserializer(
         _Registry({version.registry_schema_id: CHECKOUT_V1}),
@@ -62,17 +69,24 @@ def test_matched_event_is_confluent_avro_with_the_envelope_in_headers():
     )
     context = SerializationContext(contract.output_topic, MessageField.VALUE)
     assert deserialize(outcome.value, context) == event["properties"]
-    assert dict(outcome.headers) == {
+    [(name, header)] = outcome.headers
+    assert name == ENVELOPE_HEADER
+    assert decode_header(header) == {
         "event": "checkout_completed",
         "event_id": event["event_id"],
+        "contract_version": 1,
+        "timestamp": event["timestamp"],
+        "sent_at": "2026-11-25T10:00:05+01:00",
+        "received_at": event["received_at"],
+        "event_time": "2026-11-25T09:00:00.123+00:00",
         "client_app": "shop-ios",
         "client_id": "device-1",
+        "user_id": "u-7",
         "platform": "ios",
         "app_version": "4.2.0",
-        "timestamp": event["timestamp"],
-        "received_at": event["received_at"],
-        "contract_version": "1",
+        "context": origin,
     }
+    assert set(decode_header(header)) <= set(ENVELOPE_FIELDS)
 
 
 def test_without_a_declared_version_the_newest_that_validates_wins():

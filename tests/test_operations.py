@@ -7,7 +7,7 @@ from confluent_kafka.admin import AdminClient
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from events.kafka import client_config
+from analytics_site.kafka import client_config
 from events.models import ClientAPIKey, ClientApp
 from tests.conftest import make_event, post_json
 

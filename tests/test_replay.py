@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from events.envelope import ENVELOPE_HEADER, decode_header
 from events.matcher.replay import replay
 from events.models import ReplayRun, UnmatchedGroup
 from events.tasks import replay_unmatched
@@ -16,6 +17,7 @@ from tests.conftest import make_event, read_topic
 from tests.matcher_helpers import (
     CHECKOUT_V1,
     make_contract,
+    matched_event_id,
     produce,
     run_in_process,
 )
@@ -50,7 +52,7 @@ def recorded(matcher_setup) -> dict[str, list[dict]]:
 
 
 def event_ids(topic: str) -> list[str]:
-    return sorted(m.key().decode() for m in read_topic(topic))
+    return sorted(matched_event_id(m) for m in read_topic(topic))
 
 
 def test_replay_after_publishing_the_contract_matches_once(recorded):
@@ -67,7 +69,7 @@ def test_replay_after_publishing_the_contract_matches_once(recorded):
     group = UnmatchedGroup.objects.get(event_name="signed_up")
     assert (group.count, group.resolved_count) == (5, 5)
     matched = read_topic(signup.output_topic)[0]
-    assert dict(matched.headers())["contract_version"] == b"1"
+    assert decode_header(dict(matched.headers())[ENVELOPE_HEADER])["contract_version"] == 1
 
 
 def test_replay_all_leaves_still_broken_events_alone(recorded):

@@ -8,7 +8,7 @@ from confluent_kafka.schema_registry.common.avro import AVRO_TYPE
 from confluent_kafka.schema_registry.serde import SchemaId
 from fastavro.schema import SchemaParseException, UnknownType
 
-from events.kafka import create_topics
+from analytics_site.kafka import create_topics
 from schemas_admin.lookup import matchable_versions
 from schemas_admin.models import ContractVersion
 

@@ -8,11 +8,12 @@ not know are an error too: the Avro record would silently lose them.
 
 import base64
 import binascii
+import math
 import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 Converter = Callable[[Any], Any]
@@ -20,7 +21,31 @@ Converter = Callable[[Any], Any]
 INT_RANGE = (-(2**31), 2**31 - 1)
 LONG_RANGE = (-(2**63), 2**63 - 1)
 NUMBER = (int, float)  # a tuple: isinstance() with ``int | float`` is several times slower
+FLOAT_MAX = 3.4028234663852886e38  # the largest finite 32-bit float
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The documented forms only: Python's fromisoformat() also takes week dates, basic formats, ...
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+TIME = r"\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?"
+TIME_OF_DAY = re.compile(TIME)
+DATE_TIME = re.compile(rf"\d{{4}}-\d{{2}}-\d{{2}}[T ]{TIME}")
+OFFSET = re.compile(r"Z|[+-]\d{2}:\d{2}")
+QUOTED_CHARACTERS = 120
+NOT_IN_CONTRACT = "not in the contract"
+
+
+def quote(text: str, limit: int) -> str:
+    """``text``, cut to at most ``limit`` characters with a note saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    note = f"... ({len(text)} characters)"
+    return text[: max(0, limit - len(note))] + note
+
+
+def quoted(value: str) -> str:
+    """A string value as an error message shows it: in quotes, and not too long."""
+    if len(value) <= QUOTED_CHARACTERS:
+        return repr(value)
+    return f"{value[:QUOTED_CHARACTERS]!r}... ({len(value)} characters)"
 
 
 class FieldError(Exception):
@@ -49,6 +74,11 @@ class FieldError(Exception):
     @property
     def message(self) -> str:
         where = self.path or "properties"
+        if self.expected == NOT_IN_CONTRACT:
+            return (
+                f"{where} is not in the contract (got {self.actual}): remove it from the "
+                "event, or add it to the contract in a new version"
+            )
         return f"{where}: expected {self.expected}, got {self.actual}"
 
 
@@ -151,7 +181,7 @@ class _Compiler:
                     raise FieldError(_describe(schema, name), "missing").within(name)
             if len(value) > len(datum) and not known.issuperset(value):
                 extra = min(set(value) - known)
-                raise FieldError("no such field", json_type(value[extra])).within(extra)
+                raise FieldError(NOT_IN_CONTRACT, json_type(value[extra])).within(extra)
             return datum
 
         return convert
@@ -242,7 +272,7 @@ def _enum(schema: dict) -> Converter:
     def convert(value: Any) -> str:
         if isinstance(value, str) and value in symbols:
             return value
-        actual = repr(value) if isinstance(value, str) else json_type(value)
+        actual = quoted(value) if isinstance(value, str) else json_type(value)
         raise FieldError(expected, actual)
 
     return convert
@@ -288,10 +318,16 @@ def _string(value: Any) -> str:
     raise FieldError("string", json_type(value))
 
 
-def _number(name: str) -> Converter:
+def _number(name: str, largest: float) -> Converter:
     def convert(value: Any) -> int | float:
         if isinstance(value, NUMBER) and not isinstance(value, bool):
-            return value
+            try:
+                in_range = math.isfinite(value) and abs(value) <= largest
+            except OverflowError:  # an integer too large for any float
+                in_range = False
+            if in_range:
+                return value
+            raise FieldError(name, f"{quote(str(value), QUOTED_CHARACTERS)}, out of range")
         raise FieldError(name, json_type(value))
 
     return convert
@@ -319,8 +355,8 @@ PRIMITIVES: dict[str, Converter] = {
     "boolean": _boolean,
     "int": _integer("int", INT_RANGE),
     "long": _integer("long", LONG_RANGE),
-    "float": _number("float"),
-    "double": _number("double"),
+    "float": _number("float", FLOAT_MAX),
+    "double": _number("double", math.inf),
     "string": _string,
     "bytes": _bytes,
 }
@@ -336,7 +372,7 @@ def _parsed(
             try:
                 return parse(value)
             except ValueError:
-                raise FieldError(expected, repr(value)) from None
+                raise FieldError(expected, quoted(value)) from None
         if native is not None and not isinstance(value, bool) and isinstance(value, int):
             return native(value)
         raise FieldError(expected, json_type(value))
@@ -344,11 +380,34 @@ def _parsed(
     return convert
 
 
+def _datetime(text: str, offset: bool) -> datetime:
+    """Parse ``YYYY-MM-DDTHH:MM:SS[.fraction]``, with a UTC offset (``Z``, ``+01:00``) or
+    without one, as ``offset`` says."""
+    body = DATE_TIME.match(text)
+    rest = text[body.end() :] if body else ""
+    if body is None or (OFFSET.fullmatch(rest) if offset else rest) is None:
+        raise ValueError(text)
+    return datetime.fromisoformat(text)
+
+
 def _aware_datetime(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError("no UTC offset")
-    return parsed
+    return _datetime(text, offset=True)
+
+
+def _naive_datetime(text: str) -> datetime:
+    return _datetime(text, offset=False)
+
+
+def _iso_date(text: str) -> date:
+    if not DATE.fullmatch(text):
+        raise ValueError(text)
+    return date.fromisoformat(text)
+
+
+def _iso_time(text: str) -> time:
+    if not TIME_OF_DAY.fullmatch(text):
+        raise ValueError(text)
+    return time.fromisoformat(text)
 
 
 def _timestamp(schema: dict) -> Converter:
@@ -358,24 +417,17 @@ def _timestamp(schema: dict) -> Converter:
 
 def _local_timestamp(schema: dict) -> Converter:
     expected = f"{schema['logicalType']} (ISO-8601 date-time without offset)"
-
-    def parse(text: str) -> datetime:
-        parsed = datetime.fromisoformat(text)
-        if parsed.tzinfo is not None:
-            raise ValueError("has a UTC offset")
-        return parsed
-
-    return _parsed(expected, parse, _integer(expected, LONG_RANGE))
+    return _parsed(expected, _naive_datetime, _integer(expected, LONG_RANGE))
 
 
 def _date(schema: dict) -> Converter:
     expected = "date (ISO-8601 YYYY-MM-DD)"
-    return _parsed(expected, date.fromisoformat, _integer(expected, INT_RANGE))
+    return _parsed(expected, _iso_date, _integer(expected, INT_RANGE))
 
 
 def _time(schema: dict) -> Converter:
     expected = f"{schema['logicalType']} (ISO-8601 time)"
-    return _parsed(expected, time.fromisoformat, _integer(expected, LONG_RANGE))
+    return _parsed(expected, _iso_time, _integer(expected, LONG_RANGE))
 
 
 def _canonical_uuid(text: str) -> str:
@@ -394,6 +446,8 @@ def _decimal(schema: dict) -> Converter | None:
         return None  # not a valid decimal: Avro says to use the underlying type
     scale = schema.get("scale", 0)
     quantum = Decimal(1).scaleb(-scale)
+    # Room for every digit the schema allows (the default context holds 28).
+    context = Context(prec=max(28, precision + 2))
     expected = f"decimal({precision},{scale}) as a number or numeric string"
 
     def convert(value: Any) -> Decimal:
@@ -401,13 +455,15 @@ def _decimal(schema: dict) -> Converter | None:
             raise FieldError(expected, json_type(value))
         try:
             number = Decimal(str(value))
-            scaled = number.quantize(quantum)
+            scaled = number.quantize(quantum, context=context)
         except InvalidOperation:
-            raise FieldError(expected, repr(value)) from None
+            raise FieldError(expected, quoted(str(value))) from None
         if scaled != number:
-            raise FieldError(expected, f"{value}, more than {scale} decimal places")
+            shown = quote(str(value), QUOTED_CHARACTERS)
+            raise FieldError(expected, f"{shown}, more than {scale} decimal places")
         if len(scaled.as_tuple().digits) > precision:
-            raise FieldError(expected, f"{value}, more than {precision} digits")
+            shown = quote(str(value), QUOTED_CHARACTERS)
+            raise FieldError(expected, f"{shown}, more than {precision} digits")
         return scaled
 
     return convert

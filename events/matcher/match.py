@@ -1,28 +1,28 @@
 """One raw event -> its contract's Avro record, or the precise reason it matches none."""
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import msgspec
 from fastavro import schemaless_writer
+from msgspec import UNSET
+
+from events.envelope import ENVELOPE_HEADER, StoredEvent, record_key
 
 from .contracts import Contract, ContractBook, Version
-from .convert import FieldError
+from .convert import FieldError, quote
 from .transactional import Output
 
-# Envelope fields carried along as headers of the Avro record.
-HEADER_FIELDS = (
-    "event",
-    "event_id",
-    "client_app",
-    "client_id",
-    "platform",
-    "app_version",
-    "timestamp",
-    "received_at",
-)
+# Bounds of what an unmatched record quotes from an event, so that it stays far below Kafka's
+# record size whatever the event holds.
+MAX_MESSAGE = 1000
+MAX_PATH = 500
+MAX_NAME = 200
+
+_decoder = msgspec.json.Decoder(StoredEvent)
+_encode = msgspec.json.Encoder().encode
 
 
 class Reason(StrEnum):
@@ -32,6 +32,7 @@ class Reason(StrEnum):
     INVALID_FIELD = "invalid_field"
     MALFORMED_JSON = "malformed_json"
     TOO_LARGE = "too_large"
+    INTERNAL_ERROR = "internal_error"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -40,12 +41,16 @@ class Matched(Output):
 
     event_name: str
     version: int
+    event: StoredEvent
 
 
-@dataclass(frozen=True)
+@dataclass
 class Unmatched:
     reason: Reason
     message: str
+    # The decoded event, when it could be decoded (not part of the reason). Declared before
+    # ``field`` below, whose name would hide dataclasses.field.
+    event: StoredEvent | None = field(default=None, repr=False, compare=False, kw_only=True)
     event_name: str | None = None
     event_id: str | None = None
     contract_version: int | None = None
@@ -54,9 +59,27 @@ class Unmatched:
     expected: str | None = None
     actual: str | None = None
 
+    def __post_init__(self) -> None:
+        self.message = quote(self.message, MAX_MESSAGE)
+        self.event_name = self.event_name and quote(self.event_name, MAX_NAME)
+        self.event_id = self.event_id and quote(self.event_id, MAX_NAME)
+        self.field = self.field and quote(self.field, MAX_PATH)
+        self.group_field = quote(self.group_field, MAX_PATH)
+        self.expected = self.expected and quote(self.expected, MAX_PATH)
+        self.actual = self.actual and quote(self.actual, MAX_NAME)
+
     def as_dict(self) -> dict[str, Any]:
-        # The fields in order, as dataclasses.asdict() gives them, without its deep copies.
-        return {**vars(self), "reason": self.reason.value}
+        return {
+            "reason": self.reason.value,
+            "message": self.message,
+            "event_name": self.event_name,
+            "event_id": self.event_id,
+            "contract_version": self.contract_version,
+            "field": self.field,
+            "group_field": self.group_field,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
 
 
 Outcome = Matched | Unmatched
@@ -68,28 +91,37 @@ def match(raw: bytes, book: ContractBook, max_bytes: int) -> Outcome:
             Reason.TOO_LARGE, f"The event is {len(raw)} bytes; at most {max_bytes} are matched."
         )
     try:
-        event = msgspec.json.decode(raw)
+        event = _decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        return Unmatched(Reason.MALFORMED_JSON, f"Not a valid event: {exc}")
     except msgspec.DecodeError as exc:
         return Unmatched(Reason.MALFORMED_JSON, f"Not valid JSON: {exc}")
     return match_event(event, book)
 
 
-def match_event(event: Any, book: ContractBook) -> Outcome:
-    problem = _envelope_problem(event)
-    if problem:
-        return Unmatched(Reason.MALFORMED_JSON, problem, event_id=_text(event, "event_id"))
-    name, event_id, declared = (
-        event["event"],
-        _text(event, "event_id"),
-        event.get("contract_version"),
-    )
+def match_event(event: StoredEvent, book: ContractBook) -> Outcome:
+    name = event.event
+    event_id = event.event_id or None
+    if event.properties is UNSET:
+        return Unmatched(
+            Reason.MALFORMED_JSON,
+            "The event has no 'properties' object.",
+            name,
+            event_id,
+            event=event,
+        )
     contract = book.get(name)
     if contract is None:
         return Unmatched(
-            Reason.UNKNOWN_EVENT, f"No published contract for event {name!r}.", name, event_id
+            Reason.UNKNOWN_EVENT,
+            f"No published contract for event {quote(name, MAX_NAME)}.",
+            name,
+            event_id,
+            event=event,
         )
-    if declared is not None:
-        return _match_declared(event, event_id, contract, declared)
+    declared = event.contract_version
+    if declared is not UNSET:
+        return _match_declared(event, contract, declared)
     candidates = contract.published
     if not candidates:
         return Unmatched(
@@ -97,10 +129,11 @@ def match_event(event: Any, book: ContractBook) -> Outcome:
             f"Every version of {name!r} is deprecated; send a current one.",
             name,
             event_id,
+            event=event,
         )
     first_error: Unmatched | None = None
     for version in candidates:
-        outcome = _convert(event, event_id, contract, version)
+        outcome = _convert(event, contract, version)
         if isinstance(outcome, Matched):
             return outcome
         first_error = first_error or outcome
@@ -108,9 +141,7 @@ def match_event(event: Any, book: ContractBook) -> Outcome:
     return first_error  # the newest version's complaint is the likeliest to help
 
 
-def _match_declared(
-    event: dict, event_id: str | None, contract: Contract, declared: int
-) -> Outcome:
+def _match_declared(event: StoredEvent, contract: Contract, declared: int) -> Outcome:
     name = contract.event_name
     version = contract.version(declared)
     if version is None:
@@ -118,24 +149,26 @@ def _match_declared(
             Reason.UNKNOWN_VERSION,
             f"{name!r} has no published version {declared}.",
             name,
-            event_id,
+            event.event_id or None,
             declared,
+            event=event,
         )
     if version.deprecated:
         return Unmatched(
             Reason.DEPRECATED_VERSION,
             f"Version {declared} of {name!r} is deprecated.",
             name,
-            event_id,
+            event.event_id or None,
             declared,
+            event=event,
         )
-    return _convert(event, event_id, contract, version)
+    return _convert(event, contract, version)
 
 
-def _convert(event: dict, event_id: str | None, contract: Contract, version: Version) -> Outcome:
+def _convert(event: StoredEvent, contract: Contract, version: Version) -> Outcome:
     name = contract.event_name
     try:
-        datum = version.convert(event["properties"])
+        datum = version.convert(event.properties)
         body = io.BytesIO()
         body.write(version.wire_prefix)
         schemaless_writer(body, version.parsed_schema, datum)
@@ -144,47 +177,30 @@ def _convert(event: dict, event_id: str | None, contract: Contract, version: Ver
             Reason.INVALID_FIELD,
             f"Version {version.number}: {error.message}",
             name,
-            event_id,
+            event.event_id or None,
             version.number,
             field=error.path,
             group_field=error.group_path,
             expected=error.expected,
             actual=error.actual,
+            event=event,
         )
     except (ValueError, TypeError, OverflowError) as exc:  # what fastavro itself refuses
         return Unmatched(
-            Reason.INVALID_FIELD, f"Version {version.number}: {exc}", name, event_id, version.number
+            Reason.INVALID_FIELD,
+            f"Version {version.number}: {exc}",
+            name,
+            event.event_id or None,
+            version.number,
+            event=event,
         )
-    headers = [
-        (field, value if isinstance(value, str) else str(value))
-        for field in HEADER_FIELDS
-        if (value := event.get(field)) is not None
-    ]
-    headers.append(("contract_version", str(version.number)))
-    key = event_id.encode() if event_id is not None else None
+    header = msgspec.structs.replace(event, properties=UNSET, contract_version=version.number)
     return Matched(
         contract.output_topic,
-        key,
+        record_key(event.client_app or None, event.client_id or None, event.event_id or None),
         body.getvalue(),
-        headers,
+        [(ENVELOPE_HEADER, _encode(header))],
         event_name=name,
         version=version.number,
+        event=event,
     )
-
-
-def _envelope_problem(event: Any) -> str | None:
-    if not isinstance(event, dict):
-        return "An event must be a JSON object."
-    if not isinstance(event.get("event"), str):
-        return "The event has no 'event' name."
-    if not isinstance(event.get("properties"), dict):
-        return "The event's 'properties' must be an object."
-    declared = event.get("contract_version")
-    if declared is not None and (not isinstance(declared, int) or isinstance(declared, bool)):
-        return "'contract_version' must be an integer."
-    return None
-
-
-def _text(event: Any, field: str) -> str | None:
-    value = event.get(field) if isinstance(event, dict) else None
-    return value if isinstance(value, str) else None

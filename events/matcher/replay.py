@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from events.kafka import client_config
+from analytics_site.kafka import client_config
 from events.models import ReplayedEvent, ReplayRun, UnmatchedGroup
 
 from .contracts import ContractBook
@@ -266,7 +266,7 @@ def _replay_once(
                 source_topic=topic,
                 source_partition=partition,
                 source_offset=offset,
-                event_id=(outcome.key or b"").decode()[:64],
+                event_id=(outcome.event.event_id or "")[:64],
                 run=run,
             )
         )

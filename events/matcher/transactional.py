@@ -1,42 +1,30 @@
-"""Consume-transform-produce in Kafka transactions: the matcher's commit policy, apart from
-what it does with each batch.
+"""The matcher's commit policy: each batch's outputs and the consumer group's next offsets in one
+Kafka transaction (``send_offsets_to_transaction``), so that outputs and progress become visible
+together or not at all. Consumers of the outputs read with ``isolation.level=read_committed``.
 
-Each batch of input records becomes one transaction holding the batch's output records and the
-consumer group's next offsets (``send_offsets_to_transaction``): the outputs and the progress
-become visible together or not at all. Consumers of the outputs read with
-``isolation.level=read_committed``.
-
-A transaction that fails is aborted and the consumer rewinds to the group's committed offsets,
-so the batch is processed again. Fatal errors (this transactional id was fenced by another
-process using it) end the process.
+Batches are pipelined: while one transaction commits (a few broker round trips, in a background
+thread), the next batch is already being matched. Its transaction begins only once the previous
+one has committed; if that one was aborted instead, the prepared batch is dropped and the
+partitions are read again from the committed offsets. Fatal errors (this transactional id was
+fenced by a newer process using it) are raised.
 """
 
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
-from events.kafka import client_config
+from analytics_site.kafka import client_config, retrying
+from events import metrics
+from events.consumer import Reread
 
 logger = logging.getLogger(__name__)
 
 OPERATION_TIMEOUT = 30.0
-COORDINATOR_MOVING = {
-    KafkaError.NOT_COORDINATOR,
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-}
 
 
 @dataclass(slots=True)
@@ -44,12 +32,12 @@ class Output:
     topic: str
     key: bytes | None
     value: bytes
-    headers: list[tuple[str, str]] | None = None  # librdkafka sends str values UTF-8 encoded
+    headers: list[tuple[str, str | bytes]] | None = None
 
 
 @dataclass
 class Batch:
-    outputs: Iterable[Output]  # produced while iterated, inside the transaction
+    outputs: list[Output]
     on_commit: Callable[[], None] = field(default=lambda: None)
 
 
@@ -65,124 +53,8 @@ class Processor(Protocol):
         """Called once the loop stops."""
 
 
-@dataclass(frozen=True)
-class LoopConfig:
-    topic: str
-    group: str
-    transactional_id: str
-    batch_size: int
-    batch_seconds: float
-    session_timeout_ms: int = 10000
-    transaction_timeout_ms: int = 60000
-
-
-class TransactionalLoop:
-    def __init__(
-        self,
-        processor: Processor,
-        config: LoopConfig,
-        on_batch: Callable[["TransactionalLoop", int, float], None] | None = None,
-    ) -> None:
-        self.processor = processor
-        self.config = config
-        self.on_batch = on_batch
-        self.stopping = False
-        self.assigned: set[tuple[str, int]] = set()
-        self.consumer = Consumer(
-            client_config(
-                **{
-                    "group.id": config.group,
-                    "enable.auto.commit": False,
-                    "auto.offset.reset": "earliest",
-                    "isolation.level": "read_committed",
-                    "partition.assignment.strategy": "cooperative-sticky",
-                    "session.timeout.ms": config.session_timeout_ms,
-                }
-            )
-        )
-        self.producer = TransactionalProducer(
-            config.transactional_id, config.transaction_timeout_ms
-        )
-
-    def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
-        """Process batches until ``stop()`` is called or ``should_stop()`` is true.
-
-        A stop lets the current transaction finish; closing the consumer then leaves the group,
-        so the others take over its partitions at once.
-        """
-        self.consumer.subscribe(
-            [self.config.topic],
-            on_assign=self._assigned,
-            on_revoke=self._revoked,
-            on_lost=self._revoked,
-        )
-        try:
-            while not self.stopping and not should_stop():
-                self.processor.tick()
-                messages = self.consumer.consume(self.config.batch_size, self.config.batch_seconds)
-                if messages:
-                    self._transact(messages)
-        finally:
-            self.consumer.close()
-            self.producer.close()
-            self.processor.close()
-
-    def stop(self) -> None:
-        self.stopping = True
-
-    def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assigned.update((p.topic, p.partition) for p in partitions)
-        logger.info("assigned %s; now owns %s", _names(partitions), sorted(self.assigned))
-
-    def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # No transaction is open here: callbacks run inside consume(), between batches.
-        self.assigned.difference_update((p.topic, p.partition) for p in partitions)
-        logger.info("revoked %s; now owns %s", _names(partitions), sorted(self.assigned))
-
-    def _transact(self, messages: list[Message]) -> None:
-        started = time.perf_counter()
-        inputs = []
-        for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.fatal():
-                    raise KafkaException(error)
-                logger.warning("consumer: %s", error.str())
-            # A record fetched before its partition was revoked belongs to the new owner now.
-            elif (message.topic(), message.partition()) in self.assigned:
-                inputs.append(message)
-        if not inputs:
-            return
-        batch = self.processor.process(inputs)
-        try:
-            self.producer.send(
-                batch.outputs, _next_offsets(inputs), self.consumer.consumer_group_metadata()
-            )
-        except KafkaException as exc:
-            if exc.args[0].fatal() or not exc.args[0].txn_requires_abort():
-                raise
-            logger.warning("transaction aborted, the batch will be processed again: %s", exc)
-            self._rewind()
-            return
-        batch.on_commit()
-        if self.on_batch is not None:
-            self.on_batch(self, len(inputs), time.perf_counter() - started)
-
-    def _rewind(self) -> None:
-        """Back to the group's committed offsets, after the batch's transaction was aborted."""
-        assignment = self.consumer.assignment()
-        if not assignment:
-            return
-        committed: list[TopicPartition] = []
-        _retrying(lambda: committed.extend(self.consumer.committed(assignment, OPERATION_TIMEOUT)))
-        for partition in committed:
-            if partition.offset < 0:
-                partition.offset = OFFSET_BEGINNING
-            self.consumer.seek(partition)
-
-
 class TransactionalProducer:
-    """Sends output records, and optionally a consumer group's offsets, in one transaction."""
+    """Sends output records, and optionally a consumer group's offsets, in transactions."""
 
     def __init__(self, transactional_id: str, transaction_timeout_ms: int = 60000) -> None:
         self._producer = Producer(
@@ -197,34 +69,40 @@ class TransactionalProducer:
         # Aborts whatever a previous process with this transactional id left open.
         self._producer.init_transactions(OPERATION_TIMEOUT)
 
-    def send(
-        self,
-        outputs: Iterable[Output],
-        offsets: list[TopicPartition] | None = None,
-        group_metadata: object | None = None,
-    ) -> None:
-        """Commit ``outputs`` and ``offsets`` together, or raise after aborting both."""
+    def begin(self, outputs: Iterable[Output]) -> None:
+        """Open a transaction and queue ``outputs`` in it."""
+        self._producer.begin_transaction()
         try:
-            self._producer.begin_transaction()
             for output in outputs:
                 self._produce(output)
+        except Exception:
+            self._abort()
+            raise
+
+    def commit(
+        self, offsets: list[TopicPartition] | None = None, group_metadata: object | None = None
+    ) -> None:
+        """Commit the open transaction with ``offsets``, or raise after aborting it."""
+        try:
             if offsets:
-                _retrying(
+                retrying(
                     lambda: self._producer.send_offsets_to_transaction(
                         offsets, group_metadata, OPERATION_TIMEOUT
                     )
                 )
-            _retrying(lambda: self._producer.commit_transaction(OPERATION_TIMEOUT))
+            retrying(lambda: self._producer.commit_transaction(OPERATION_TIMEOUT))
         except KafkaException as exc:
             if exc.args[0].txn_requires_abort() and not exc.args[0].fatal():
                 self._abort()
             raise
-        except Exception:  # making the outputs failed: none of them may be committed
-            self._abort()
-            raise
+
+    def send(self, outputs: Iterable[Output]) -> None:
+        """Commit ``outputs`` in one transaction, or raise after aborting it."""
+        self.begin(outputs)
+        self.commit()
 
     def _abort(self) -> None:
-        _retrying(lambda: self._producer.abort_transaction(OPERATION_TIMEOUT))
+        retrying(lambda: self._producer.abort_transaction(OPERATION_TIMEOUT))
 
     def _produce(self, output: Output) -> None:
         while True:
@@ -240,25 +118,101 @@ class TransactionalProducer:
         self._producer.flush(OPERATION_TIMEOUT)
 
 
-def retriable(error: KafkaError) -> bool:
-    """Whether asking again may succeed: librdkafka does not flag a moving coordinator so."""
-    return error.retriable() or error.code() in COORDINATOR_MOVING
+@dataclass
+class _Committing:
+    """A batch whose transaction is committing in the background."""
+
+    done: Future[None]
+    on_commit: Callable[[], None]
+    partitions: frozenset[tuple[str, int]]
+    started: float
 
 
-def _retrying(operation: Callable[[], None]) -> None:
-    while True:
+class TransactionalPolicy:
+    """The consumer loop's policy for the matcher (see ``events.consumer.Policy``)."""
+
+    def __init__(
+        self,
+        processor: Processor,
+        transactional_id: str,
+        transaction_timeout_ms: int = 60000,
+        name: str = "matcher",
+    ) -> None:
+        self.processor = processor
+        self.transactional_id = transactional_id
+        self.transaction_timeout_ms = transaction_timeout_ms
+        self.name = name
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix=f"{name}-commit")
+        self._committing: _Committing | None = None
+        self._aborted: set[tuple[str, int]] = set()  # partitions of aborted batches, to reread
+
+    def start(self, consumer: Consumer) -> None:
+        self.consumer = consumer
+        self.producer = TransactionalProducer(self.transactional_id, self.transaction_timeout_ms)
+
+    def process(self, messages: list[Message]) -> Reread:
+        started = time.perf_counter()
+        batch = self.processor.process(messages)  # matched while the previous batch commits
+        partitions = frozenset((m.topic(), m.partition()) for m in messages)
+        self._finish_commit()
+        if self._aborted:  # this batch was read after an aborted one: both are read again
+            return self._reread() | partitions
+        self.producer.begin(batch.outputs)
+        offsets = _next_offsets(messages)
+        metadata = self.consumer.consumer_group_metadata()
+        self._committing = _Committing(
+            self._committer.submit(self.producer.commit, offsets, metadata),
+            batch.on_commit,
+            partitions,
+            started,
+        )
+        return frozenset()
+
+    def assigned(self, partitions: list[TopicPartition]) -> None:
+        pass
+
+    def revoked(self, partitions: list[TopicPartition]) -> Reread:
+        # The next owner starts from what is committed: let the batch in flight finish first.
+        self._finish_commit()
+        return self._reread()
+
+    def tick(self) -> Reread:
+        if self._committing is not None and self._committing.done.done():
+            self._finish_commit()
+        self.processor.tick()
+        return self._reread()
+
+    def close(self) -> None:
         try:
-            operation()
+            self._finish_commit()
+        finally:
+            self._committer.shutdown()
+            self.producer.close()
+            self.processor.close()
+
+    def _finish_commit(self) -> None:
+        """Wait for the transaction in flight, if any; remember its partitions if aborted."""
+        committing, self._committing = self._committing, None
+        if committing is None:
             return
+        try:
+            committing.done.result()
         except KafkaException as exc:
-            if not retriable(exc.args[0]):
+            if exc.args[0].fatal() or not exc.args[0].txn_requires_abort():
                 raise
-            logger.info("retrying: %s", exc.args[0])
-            time.sleep(0.1)
+            logger.warning(
+                "%s: transaction aborted; its batch will be read again: %s", self.name, exc
+            )
+            self._aborted |= committing.partitions
+            return
+        committing.on_commit()
+        metrics.CONSUMER_BATCH_LATENCY.labels(self.name).observe(
+            time.perf_counter() - committing.started
+        )
 
-
-def _names(partitions: list[TopicPartition]) -> list[str]:
-    return [f"{p.topic}[{p.partition}]" for p in partitions]
+    def _reread(self) -> Reread:
+        reread, self._aborted = frozenset(self._aborted), set()
+        return reread
 
 
 def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:

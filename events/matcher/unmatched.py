@@ -12,9 +12,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from events.envelope import record_key
 from events.models import UnmatchedGroup, UnmatchedSample
 
 from .match import Reason, Unmatched
+from .transactional import Output
 
 OVERFLOW = "*"
 
@@ -36,11 +38,29 @@ class UnmatchedEvent:
     seen_at: datetime
 
 
-def topic_value(event: UnmatchedEvent) -> bytes:
+def output(failure: "UnmatchedEvent", raw_key: bytes | None, max_bytes: int) -> Output:
+    """The unmatched topic's record of ``failure``, keyed like the raw record.
+
+    When copying the raw event would make the record larger than ``max_bytes``, the record
+    leaves it out and says so: the raw event stays in the raw topic at ``source``.
+    """
+    event = failure.unmatched.event
+    key = raw_key
+    if event is not None:
+        key = record_key(event.client_app or None, event.client_id or None, event.event_id or None)
+    headers = topic_headers(failure)
+    value = topic_value(failure)
+    if len(value) + len(key or b"") > max_bytes:
+        value = topic_value(failure, omitted=len(value))
+    return Output(settings.KAFKA_UNMATCHED_TOPIC, key or raw_key, value, headers)
+
+
+def topic_value(event: "UnmatchedEvent", omitted: int | None = None) -> bytes:
     """JSON for the unmatched topic: the reason, where the raw record is, and the raw event.
 
-    A too-large event is not copied (it is in the raw topic at ``source``); a body that is not
-    JSON is kept as text, or base64 when it is not UTF-8.
+    A too-large event is not copied (it is in the raw topic at ``source``), nor one whose copy
+    would make a record of ``omitted`` bytes; a body that is not JSON is kept as text, or base64
+    when it is not UTF-8.
     """
     value: dict[str, Any] = {
         "reason": event.unmatched.as_dict(),
@@ -52,7 +72,12 @@ def topic_value(event: UnmatchedEvent) -> bytes:
         "seen_at": event.seen_at.isoformat(),
     }
     reason = event.unmatched.reason
-    if reason == Reason.MALFORMED_JSON and not _is_json(event.raw):
+    if omitted is not None:
+        value["event_omitted"] = (
+            f"With the raw event this record would be {omitted} bytes, more than Kafka takes; "
+            "the raw event is in the raw topic at source."
+        )
+    elif reason == Reason.MALFORMED_JSON and not _is_json(event.raw):
         try:
             value["raw_text"] = event.raw.decode()
         except UnicodeDecodeError:

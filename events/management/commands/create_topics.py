@@ -3,7 +3,7 @@ import time
 from confluent_kafka import KafkaException
 from django.core.management.base import BaseCommand, CommandError
 
-from events.kafka import broker_reachable, create_topics, platform_topics
+from analytics_site.kafka import broker_reachable, create_topics, platform_topics
 
 
 class Command(BaseCommand):

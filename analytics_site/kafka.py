@@ -1,11 +1,21 @@
 """Kafka client configuration and topic administration."""
 
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic, TopicMetadata
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# librdkafka does not flag a moving group or transaction coordinator as retriable.
+COORDINATOR_MOVING = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+}
 
 
 def client_config(**overrides: object) -> dict[str, object]:
@@ -69,3 +79,21 @@ def _has_leaders(topic: TopicMetadata | None) -> bool:
         and topic.error is None
         and all(p.leader >= 0 and p.error is None for p in topic.partitions.values())
     )
+
+
+def retriable(error: KafkaError) -> bool:
+    """Whether asking again may succeed."""
+    return error.retriable() or error.code() in COORDINATOR_MOVING
+
+
+def retrying(operation: Callable[[], None]) -> None:
+    """Run a broker operation, again while it fails with a retriable error."""
+    while True:
+        try:
+            operation()
+            return
+        except KafkaException as exc:
+            if not retriable(exc.args[0]):
+                raise
+            logger.info("retrying: %s", exc.args[0])
+            time.sleep(0.1)

@@ -8,18 +8,19 @@ the last hours, so that a new user finds a populated dashboard at once.
 import random
 from datetime import datetime, timedelta
 
+import msgspec
 from confluent_kafka import Producer
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from analytics_site.kafka import client_config
 from schemas_admin import publishing
 from schemas_admin.avro import record_name
 from schemas_admin.models import ContractVersion, EventContract, Team
 from schemas_admin.registry.local import LocalRegistry
 
 from .collector import collect
-from .kafka import client_config
 from .models import ClientApp
 
 NAMESPACE = "com.example.demo"
@@ -168,13 +169,13 @@ def burst_events(rng: random.Random) -> list[tuple[str, dict, timedelta]]:
 def send_burst(now: datetime, seed: int = 7) -> int:
     """Produce the burst to the raw topic as the collector would have stored it; returns how
     many events were acknowledged by the broker."""
-    by_slug = apps()
+    apps()
     producer = Producer(client_config(acks="all", **{"enable.idempotence": True}))
     sent = 0
     for slug, event, ago in burst_events(random.Random(seed)):
         received = now - ago
-        body = {**event, "timestamp": received.isoformat()}
-        for record in collect(body, by_slug[slug], received).records:
+        body = msgspec.json.encode({**event, "timestamp": received.isoformat()})
+        for record in collect(body, slug, received).records:
             producer.produce(settings.KAFKA_RAW_TOPIC, record.value, record.key)
             producer.poll(0)
             sent += 1

@@ -64,3 +64,4 @@ bench: system-packages $(VENV)/.dev-installed
 	$(BIN)/python -m devservices fetch-kafka
 	-$(BIN)/python bench/collector.py $(BENCH_ARGS)
 	$(BIN)/python bench/matcher.py
+	$(BIN)/python bench/dashboard.py

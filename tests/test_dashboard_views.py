@@ -125,11 +125,13 @@ def test_groups_that_replays_resolved_leave_the_list_unless_asked(as_analyst):
     group(count=10, resolved=10)
     group("signed_up", "unknown_event", "", count=4, resolved=1)
 
-    listed = as_analyst.get("/dashboard/").context["rows"]
+    page = as_analyst.get("/dashboard/")
+    listed = page.context["rows"]
     everything = as_analyst.get("/dashboard/?resolved=1").context["rows"]
 
     assert [(row.key[0], row.open) for row in listed] == [("signed_up", 3)]
     assert {row.key[0] for row in everything} == {"signed_up", "checkout_completed"}
+    assert "their groups: 11 matched by replays since" in page.content.decode()
 
 
 def test_group_detail_explains_and_marks_the_failing_field(as_analyst, contract):

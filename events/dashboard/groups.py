@@ -36,15 +36,22 @@ def key_of(group: UnmatchedGroup) -> GroupKey:
     return (group.event_name, group.reason, group.field)
 
 
-def selected(filters: Filters, scope: Scope) -> list[Listed]:
-    """Every group with unmatched events in the scope (and the search), best first."""
+@dataclass
+class Selection:
+    rows: list[Listed]  # best first
+    replayed: int  # events of these groups (resolved ones too) that replays matched since
+
+
+def selected(filters: Filters, scope: Scope) -> Selection:
+    """Every group with unmatched events in the scope (and the search)."""
     totals = group_totals(scope)
     groups = {key_of(g): g for g in _groups_for(totals)}
     if filters.search:
         found = set(searched(filters.search).values_list("pk", flat=True))
         totals = {k: n for k, n in totals.items() if k in groups and groups[k].pk in found}
     rows = [Listed(key, events, groups.get(key)) for key, events in totals.items()]
-    if not filters.resolved:
+    replayed = sum(row.group.resolved_count for row in rows if row.group is not None)
+    if not filters.resolved:  # all their events matched by replays since: off the list
         rows = [row for row in rows if row.open is None or row.open > 0]
     if filters.sort == "open":
         rows.sort(key=lambda row: (-(row.open or 0), -row.events))
@@ -52,7 +59,7 @@ def selected(filters: Filters, scope: Scope) -> list[Listed]:
         rows.sort(key=lambda row: (row.group is None, -_last_seen(row)))
     else:
         rows.sort(key=lambda row: (-row.events, row.key))
-    return rows
+    return Selection(rows, replayed)
 
 
 def _last_seen(row: Listed) -> float:

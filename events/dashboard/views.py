@@ -72,7 +72,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     scope = filters.scope()
     series = timeline(scope, step)
     counts = breakdown(scope)
-    rows = groups.selected(filters, scope)
+    selection = groups.selected(filters, scope)
+    rows = selection.rows
     shown = rows[: groups.LISTED]
     trends = group_trends(scope, [row.key for row in shown], step)
     for row in shown:
@@ -95,6 +96,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "facets": _facets(filters, counts),
             "rows": shown,
             "row_count": len(rows),
+            "replayed": selection.replayed,
             "chart": chart,
         },
     )
@@ -199,7 +201,7 @@ def start_replay(request: HttpRequest) -> HttpResponse:
     back = reverse("dashboard:overview") + filters.query()
     if request.POST.get("everything") == "1":
         scope = filters.scope()
-        keys = [row.key for row in groups.selected(filters, scope)]
+        keys = [row.key for row in groups.selected(filters, scope).rows]
         replay_filter = ReplayFilter(
             since=scope.since,
             until=scope.until,
@@ -249,7 +251,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
         keys = [groups.key_of(g) for g in UnmatchedGroup.objects.filter(pk__in=ids)]
         samples = exports.samples_of(keys)
     else:
-        keys = [row.key for row in groups.selected(filters, filters.scope())]
+        keys = [row.key for row in groups.selected(filters, filters.scope()).rows]
         samples = exports.samples_of(keys, filters.since, filters.until)
     rows = exports.selected(samples, filters)
     lines = exports.json_lines(rows) if fmt == "jsonl" else exports.csv_lines(rows)

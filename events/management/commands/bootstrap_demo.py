@@ -1,4 +1,5 @@
 import json
+import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -66,6 +67,9 @@ class Command(BaseCommand):
         marker = settings.VAR_DIR / "demo-events-sent"
         if marker.exists():
             return
+        # A running matcher reloads contracts every MATCHER_CONTRACT_REFRESH_SECONDS: events sent
+        # before it has seen the demo contracts would all be unknown events.
+        time.sleep(2 * settings.MATCHER_CONTRACT_REFRESH_SECONDS + 1)
         try:
             sent = demo.send_burst(timezone.now())
         except Exception as exc:  # Kafka not reachable: the next start tries again

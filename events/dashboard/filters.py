@@ -42,7 +42,8 @@ class Filters:
             for name, param in DIMENSIONS.items()
             if name != "reason" and self.values.get(param)
         }
-        return Scope(self.since, self.until, dimensions, self.values.get("reason", ()))
+        reasons = self.values.get("reason", ())
+        return Scope(self.since, self.until, dimensions, reasons, open_ended=self.range != "custom")
 
     def params(self) -> list[tuple[str, str]]:
         """The URL parameters of these filters (defaults left out)."""

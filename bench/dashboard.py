@@ -147,18 +147,7 @@ def seed(now: datetime, scale: float) -> dict[str, int]:
     for moment, size in buckets(now):
         share = size / span * daily(moment) * scale
         for index, count in spread(rng, MATCHED_EVENTS * share, weights, 20_000).items():
-            name, version, reason, path, app, platform, app_version = matched[index]
-            batch.append(
-                TrafficCount(
-                    minute=moment,
-                    event_name=name,
-                    contract_version=version,
-                    client_app=app,
-                    platform=platform,
-                    app_version=app_version,
-                    count=count,
-                )
-            )
+            batch.append(_row(moment, matched[index], count))
         expected = UNMATCHED_EVENTS * share
         for index, count in spread(rng, expected, group_weights, 20_000).items():
             (name, reason, path), version, senders = groups[index]
@@ -169,19 +158,8 @@ def seed(now: datetime, scale: float) -> dict[str, int]:
                 _split(count, len(senders)), senders, strict=True
             ):
                 if part:
-                    batch.append(
-                        TrafficCount(
-                            minute=moment,
-                            event_name=name,
-                            contract_version=version,
-                            reason=reason,
-                            field=path,
-                            client_app=app,
-                            platform=platform,
-                            app_version=app_version,
-                            count=part,
-                        )
-                    )
+                    key = (name, version, reason, path, app, platform, app_version)
+                    batch.append(_row(moment, key, part))
         if len(batch) >= 20_000:
             flush()
     flush()
@@ -202,6 +180,13 @@ def seed(now: datetime, scale: float) -> dict[str, int]:
     user = User.objects.create_superuser("bench", password="bench")
     Team.objects.create(name="Bench", slug="bench").members.add(user)
     return {"traffic_rows": rows, "groups": len(group_totals)}
+
+
+def _row(moment: datetime, key: tuple, count: int):
+    from events.dashboard.rollup import KEY_FIELDS
+    from events.models import TrafficCount
+
+    return TrafficCount(minute=moment, count=count, **dict(zip(KEY_FIELDS, key, strict=True)))
 
 
 def _split(count: int, parts: int) -> list[int]:

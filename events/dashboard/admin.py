@@ -9,6 +9,15 @@ from . import alerts
 from .models import AlertRule
 from .permissions import can_view
 
+LAST_CHECK = [
+    "state",
+    "last_share_percent",
+    "last_events",
+    "last_checked_at",
+    "last_notified_at",
+    "last_error",
+]
+
 
 def _allowed(request: HttpRequest) -> bool:
     return request.user.is_active and request.user.is_staff and can_view(request.user)
@@ -34,28 +43,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "enabled", "event_name"]}),
         ("When", {"fields": ["threshold_percent", "window_minutes", "min_events"]}),
         ("Who hears it", {"fields": ["emails", "webhook_url", "repeat_minutes"]}),
-        (
-            "Last check",
-            {
-                "fields": [
-                    "state",
-                    "last_share_percent",
-                    "last_events",
-                    "last_checked_at",
-                    "last_notified_at",
-                    "last_error",
-                ]
-            },
-        ),
+        ("Last check", {"fields": LAST_CHECK}),
     ]
-    readonly_fields = [
-        "state",
-        "last_share_percent",
-        "last_events",
-        "last_checked_at",
-        "last_notified_at",
-        "last_error",
-    ]
+    readonly_fields = LAST_CHECK
     actions = ["send_test"]
 
     def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs: Any):

@@ -195,3 +195,17 @@ def test_group_trends_and_counts_by_sender(tiers):
 )
 def test_chart_steps_are_no_finer_than_the_stored_rows(tiers, span, step):
     assert traffic.step_for(NOW - span, NOW, NOW) == step
+
+
+def test_beat_schedules_the_roll_up_and_the_alert_checks(settings):
+    from analytics_site.celery import app
+    from events.dashboard.tasks import rollup_traffic
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"events.dashboard.tasks.rollup_traffic", "events.dashboard.tasks.check_alerts"} <= (
+        scheduled
+    )
+    assert scheduled <= set(app.tasks)
+    add(NOW - timedelta(days=400), 1)
+    assert rollup_traffic.apply().result["expired"] == 1

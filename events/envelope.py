@@ -7,7 +7,7 @@ the API documentation.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -176,10 +176,15 @@ def decode_header(value: bytes) -> dict[str, Any]:
 
 def event_time(timestamp: datetime, sent_at: datetime | None, received_at: datetime) -> datetime:
     """When the event happened on the server's clock: the client's clock is trusted for the
-    time between the event and the sending, not for the date it shows."""
-    if sent_at is None:
-        return timestamp.astimezone(UTC)
-    return received_at - (sent_at - timestamp)
+    time between the event and the sending, not for the date it shows. Without ``sent_at``
+    (servers, trusted clocks) it is the client's ``timestamp``."""
+    try:
+        if sent_at is None:
+            return timestamp.astimezone(UTC)
+        # An event is not sent before it happens: a negative delay is a clock jump.
+        return received_at - max(sent_at - timestamp, timedelta(0))
+    except OverflowError:  # a date at the edge of the calendar: nothing sensible to correct
+        return timestamp
 
 
 _LOCATION = re.compile(r"at `\$\.([^`\[.]+)|field `([^`]+)`")

@@ -55,11 +55,16 @@ class AckingProducer:
                 "linger.ms": settings.KAFKA_PRODUCER_LINGER_MS,
                 # librdkafka gives up on a record about when the caller stops waiting for it.
                 "message.timeout.ms": int(ack_timeout * 1000),
+                "error_cb": self._on_error,
             }
         )
         self._fatal: KafkaError | None = None
         self._closed = threading.Event()
         threading.Thread(target=self._serve_delivery_reports, daemon=True).start()
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.fatal():  # the producer cannot be used any more: get_producer() replaces it
+            self._fatal = error
 
     def _serve_delivery_reports(self) -> None:
         while not self._closed.is_set():
@@ -73,6 +78,8 @@ class AckingProducer:
             for key, value in records:
                 self._producer.produce(topic, value, key, on_delivery=deliveries.report)
         except (BufferError, KafkaException) as exc:
+            if isinstance(exc, KafkaException) and exc.args[0].fatal():
+                self._fatal = exc.args[0]
             # Records queued so far may still be delivered; the caller reports none as stored.
             raise DeliveryFailed(f"could not queue events for Kafka: {exc}") from exc
         if not deliveries.wait(max(0.0, deadline - time.monotonic())):

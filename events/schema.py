@@ -18,3 +18,11 @@ class ClientAPIKeyScheme(OpenApiAuthenticationExtension):
                 "is also taken as `Authorization: Api-Key <key>` or the `api_key` query parameter."
             ),
         }
+
+
+def require_collector_body(result: dict, generator, request, public) -> dict:
+    """drf-spectacular leaves a request body given as raw JSON Schema optional; the
+    collector's is not."""
+    operation = result["paths"]["/api/v1/events"]["post"]
+    operation["requestBody"]["required"] = True
+    return result

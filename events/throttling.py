@@ -1,13 +1,15 @@
 """Per-key rate limiting with a fixed-window counter in the default cache.
 
 DRF's own throttles keep a list of request times per client, which grows with the rate; at the
-thousands of requests per second a collector sees, a single counter per window is far cheaper.
+thousands of requests per second a collector sees, a single counter per window is far cheaper:
+one round trip to Redis per request (or one in-process operation with the local-memory cache).
 """
 
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -38,13 +40,26 @@ class ClientKeyRateThrottle(BaseThrottle):
         limit, period = parse_rate(api_key.rate_limit or settings.COLLECTOR_DEFAULT_RATE_LIMIT)
         now = time.time()
         window = int(now // period)
-        counter = f"collector-rate:{api_key.pk}:{period}:{window}"
-        try:
-            count = cache.incr(counter)
-        except ValueError:  # the window's first request: no counter yet
-            count = 1 if cache.add(counter, 1, timeout=period + 1) else cache.incr(counter)
+        count = increment(f"collector-rate:{api_key.pk}:{period}:{window}", period + 1)
         self.retry_after = (window + 1) * period - now
         return count <= limit
 
     def wait(self) -> float:
         return self.retry_after
+
+
+def increment(counter: str, timeout: int) -> int:
+    """Add one to ``counter`` (created with ``timeout`` seconds to live); return its value."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        key = cache.make_and_validate_key(counter)
+        client = cache._cache.get_client(key, write=True)
+        # One round trip: create the window's counter if it is new, then count.
+        pipeline = client.pipeline(transaction=False)
+        pipeline.set(key, 0, ex=timeout, nx=True)
+        pipeline.incr(key)
+        return pipeline.execute()[1]
+    try:
+        return cache.incr(counter)
+    except ValueError:  # the window's first request: no counter yet
+        return 1 if cache.add(counter, 1, timeout=timeout) else cache.incr(counter)

@@ -50,7 +50,7 @@ def matcher_setup(transactional_db, settings, raw_topic) -> MatcherSetup:
 def matcher_processes(matcher_setup, tmp_path) -> Iterator[Callable[[str], MatcherProcess]]:
     started: list[MatcherProcess] = []
 
-    def start(instance: str) -> MatcherProcess:
+    def start(instance: str | None) -> MatcherProcess:
         matcher = MatcherProcess(matcher_setup, instance, tmp_path).start()
         started.append(matcher)
         return matcher

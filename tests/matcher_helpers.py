@@ -4,8 +4,10 @@ import itertools
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +21,11 @@ from confluent_kafka import (
 from django.conf import settings
 
 from analytics_site.kafka import retriable
+from devservices._process import wait_until
 from events.envelope import ENVELOPE_HEADER, decode_header
 from events.matcher.loop import matcher_loop
 from schemas_admin.models import ContractVersion, EventContract, Team
+from tests.conftest import make_event, read_topic
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,17 +154,18 @@ def run_in_process(setup: MatcherSetup, timeout: float = 120.0) -> None:
 class MatcherProcess:
     """``manage.py run_matcher --instance <name>`` as a real process."""
 
-    def __init__(self, setup: MatcherSetup, instance: str, log_dir: Path) -> None:
+    def __init__(self, setup: MatcherSetup, instance: str | None, log_dir: Path) -> None:
         self.setup = setup
-        self.instance = instance
+        self.instance = instance  # None: the matcher names itself
         # A log per process: a restarted instance must not read its predecessor's lines.
         self.log = log_dir / f"matcher-{instance}-{uuid.uuid4().hex[:6]}.log"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "MatcherProcess":
+        naming = ["--instance", self.instance] if self.instance else []
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "run_matcher", "--instance", self.instance],
+                [sys.executable, "manage.py", "run_matcher", *naming],
                 cwd=PROJECT_ROOT,
                 env=self.setup.env,
                 stdout=log,
@@ -172,6 +177,13 @@ class MatcherProcess:
         """True once the process's last (re)assignment, as it logs them, gave it partitions."""
         owned = [line for line in self.log.read_text().splitlines() if "now owns" in line]
         return bool(owned) and not owned[-1].endswith("now owns []")
+
+    def instance_name(self) -> str:
+        """The name the process logged for itself."""
+        for line in self.log.read_text().splitlines():
+            if ": consuming " in line and "matcher " in line:
+                return line.split("matcher ", 1)[1].split(":", 1)[0]
+        raise AssertionError(f"no instance name in {self.log}")
 
     def kill(self) -> None:
         assert self.process is not None
@@ -195,3 +207,64 @@ def matched_event_id(message) -> str:
 
 def decode_unmatched(message) -> dict:
     return msgspec.json.decode(message.value())
+
+
+def mixed_events(start: int, count: int) -> list[dict]:
+    """Mostly valid checkouts; 5% with a bad field and 5% of an unknown event."""
+    events = []
+    for index in range(start, start + count):
+        event = make_event(event_id=str(uuid.uuid4()), client_id=f"device-{index % 50}")
+        if index % 20 == 1:
+            event["properties"]["total"] = "lots"
+        elif index % 20 == 2:
+            event["event"] = "not_a_contract"
+        events.append(event)
+    return events
+
+
+class Flow:
+    """Produces events from a thread, a few every 50 ms, until the block ends."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.events: list[dict] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        producer = Producer({**settings.KAFKA_CLIENT_CONFIG, "enable.idempotence": True})
+        while not self.stopped.is_set():
+            wave = mixed_events(len(self.events), 40)
+            for event in wave:
+                key = f"app:{event['client_id']}".encode()
+                producer.produce(self.topic, msgspec.json.encode(event), key)
+            producer.poll(0)
+            self.events += wave
+            time.sleep(0.05)
+        assert producer.flush(30) == 0
+
+    def wait_for(self, count: int) -> None:
+        """Return once ``count`` events were produced."""
+        wait_until(lambda: len(self.events) >= count, 120, f"{count} events to be produced")
+
+    def __enter__(self) -> "Flow":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        self.thread.join(120)
+
+
+def assert_each_event_once(setup, contract, events: list[dict]) -> None:
+    assert len(events) > 1000
+    wait_until(lambda: caught_up(setup.group, setup.raw_topic), 180, "the matchers to catch up")
+    matched = [matched_event_id(m) for m in read_topic(contract.output_topic)]
+    unmatched = [
+        decode_unmatched(m)["event"]["event_id"] for m in read_topic(setup.unmatched_topic)
+    ]
+    seen = Counter(matched + unmatched)
+    assert len(matched) + len(unmatched) == len(events)
+    assert seen == Counter(e["event_id"] for e in events)
+    expected_unmatched = {e["event_id"] for i, e in enumerate(events) if i % 20 in (1, 2)}
+    assert set(unmatched) == expected_unmatched

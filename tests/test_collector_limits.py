@@ -15,6 +15,7 @@ def client_for(app, rate_limit: str) -> APIClient:
     _, key = ClientAPIKey.objects.create_key(name=rate_limit, app=app, rate_limit=rate_limit)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    client.api_key = ClientAPIKey.objects.get_from_key(key)
     return client
 
 
@@ -40,11 +41,14 @@ def test_default_rate_applies_to_keys_without_their_own(client_app, raw_topic, s
 
 
 def test_counts_live_in_the_shared_cache(client_app, raw_topic):
-    client = client_for(client_app, "1/h")
-    post_json(client, make_event())
+    client = client_for(client_app, "5/h")
+    for _ in range(2):
+        post_json(client, make_event())
 
-    counters = redis.Redis.from_url(os.environ["CACHE_URL"]).keys("*collector-rate:*")
-    assert counters, "the rate counter should be in Redis, shared by every web process"
+    server = redis.Redis.from_url(os.environ["CACHE_URL"])
+    [counter] = server.keys(f"*collector-rate:{client.api_key.pk}:3600:*")
+    assert int(server.get(counter)) == 2, "every web process must see this key's count"
+    assert 0 < server.ttl(counter) <= 3601
 
 
 @pytest.mark.parametrize("rate", ["", "10", "x/s", "0/s", "5/fortnight", "-1/m"])

@@ -1,83 +1,18 @@
 """Exactly once across crashes and rebalances: real matcher processes, killed and restarted."""
 
 import random
-import threading
 import time
-import uuid
-from collections import Counter
-
-import msgspec
-from confluent_kafka import Producer
-from django.conf import settings
 
 from devservices._process import wait_until
-from tests.conftest import make_event, read_topic
 from tests.matcher_helpers import (
     CHECKOUT_V1,
+    Flow,
+    assert_each_event_once,
     caught_up,
-    decode_unmatched,
     make_contract,
-    matched_event_id,
 )
 
 pytest_plugins = ["tests.matcher_fixtures"]
-
-
-def mixed_events(start: int, count: int) -> list[dict]:
-    """Mostly valid checkouts; 5% with a bad field and 5% of an unknown event."""
-    events = []
-    for index in range(start, start + count):
-        event = make_event(event_id=str(uuid.uuid4()), client_id=f"device-{index % 50}")
-        if index % 20 == 1:
-            event["properties"]["total"] = "lots"
-        elif index % 20 == 2:
-            event["event"] = "not_a_contract"
-        events.append(event)
-    return events
-
-
-class Flow:
-    """Produces events from a thread, a few every 50 ms, until the block ends."""
-
-    def __init__(self, topic: str) -> None:
-        self.topic = topic
-        self.events: list[dict] = []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run)
-
-    def _run(self) -> None:
-        producer = Producer({**settings.KAFKA_CLIENT_CONFIG, "enable.idempotence": True})
-        while not self.stopped.is_set():
-            wave = mixed_events(len(self.events), 40)
-            for event in wave:
-                key = f"app:{event['client_id']}".encode()
-                producer.produce(self.topic, msgspec.json.encode(event), key)
-            producer.poll(0)
-            self.events += wave
-            time.sleep(0.05)
-        assert producer.flush(30) == 0
-
-    def __enter__(self) -> "Flow":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stopped.set()
-        self.thread.join(120)
-
-
-def assert_each_event_once(setup, contract, events: list[dict]) -> None:
-    assert len(events) > 1000
-    wait_until(lambda: caught_up(setup.group, setup.raw_topic), 180, "the matchers to catch up")
-    matched = [matched_event_id(m) for m in read_topic(contract.output_topic)]
-    unmatched = [
-        decode_unmatched(m)["event"]["event_id"] for m in read_topic(setup.unmatched_topic)
-    ]
-    seen = Counter(matched + unmatched)
-    assert len(matched) + len(unmatched) == len(events)
-    assert seen == Counter(e["event_id"] for e in events)
-    expected_unmatched = {e["event_id"] for i, e in enumerate(events) if i % 20 in (1, 2)}
-    assert set(unmatched) == expected_unmatched
 
 
 def test_sigkill_while_events_flow_loses_and_doubles_nothing(matcher_setup, matcher_processes):
@@ -109,13 +44,57 @@ def test_scaling_in_and_out_with_sigterm_loses_and_doubles_nothing(
         wait_until(first.owns_partitions, 120, "the first matcher to get partitions")
         second = matcher_processes("b")
         wait_until(second.owns_partitions, 120, "the second matcher to get partitions")
-        time.sleep(1.0)
+        flow.wait_for(len(flow.events) + 400)
         assert first.terminate() == 0, first.log.read_text()  # leaves while events flow
         third = matcher_processes("c")
         wait_until(third.owns_partitions, 120, "the third matcher to get partitions")
-        time.sleep(1.0)
+        flow.wait_for(len(flow.events) + 400)
         assert second.terminate() == 0, second.log.read_text()
-        time.sleep(1.0)
+        flow.wait_for(len(flow.events) + 400)
 
     assert_each_event_once(matcher_setup, contract, flow.events)
     assert third.terminate() == 0, third.log.read_text()
+
+
+def test_matchers_without_an_instance_name_on_one_host_do_not_fence_each_other(
+    matcher_setup, matcher_processes
+):
+    contract = make_contract("checkout_completed", CHECKOUT_V1)
+
+    with Flow(matcher_setup.raw_topic) as flow:
+        first, second = matcher_processes(None), matcher_processes(None)
+        for matcher in (first, second):
+            wait_until(matcher.owns_partitions, 120, "both matchers to get partitions")
+        flow.wait_for(1500)  # events flow through both
+
+    assert_each_event_once(matcher_setup, contract, flow.events)
+    names = {matcher.instance_name() for matcher in (first, second)}
+    assert len(names) == 2, names
+    for matcher in (first, second):
+        assert matcher.terminate() == 0, matcher.log.read_text()  # neither was fenced
+
+
+def test_a_killed_matcher_restarted_at_once_resumes_before_its_session_expires(
+    matcher_setup, matcher_processes
+):
+    # Static membership: the restarted instance takes its partitions back without waiting for
+    # the broker to give up on its predecessor (a minute here).
+    matcher_setup.env["MATCHER_SESSION_TIMEOUT_MS"] = "60000"
+    contract = make_contract("checkout_completed", CHECKOUT_V1)
+    matcher = matcher_processes("a")
+    wait_until(matcher.owns_partitions, 120, "the matcher to get partitions")
+
+    with Flow(matcher_setup.raw_topic) as flow:
+        flow.wait_for(500)
+        matcher.kill()
+        restarted = matcher_processes("a")
+        wait_until(restarted.owns_partitions, 30, "the restarted matcher to own partitions")
+        flow.wait_for(len(flow.events) + 500)
+
+    wait_until(
+        lambda: caught_up(matcher_setup.group, matcher_setup.raw_topic),
+        40,
+        "the restarted matcher to catch up, well before the old session's minute is over",
+    )
+    assert_each_event_once(matcher_setup, contract, flow.events)
+    assert restarted.terminate() == 0, restarted.log.read_text()

@@ -98,7 +98,8 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True):
     ]
     platform: Annotated[str, Meta(min_length=1, max_length=32, description="ios, web, ...")]
     app_version: Annotated[str, Meta(min_length=1, max_length=64)]
-    properties: Annotated[dict[str, Any], Meta(description="The event's own fields.")]
+    # The values are only skipped over here (contracts check them downstream): Raw, not Any.
+    properties: Annotated[dict[str, msgspec.Raw], Meta(description="The event's own fields.")]
     event_id: (
         Annotated[str, Meta(pattern=UUID_PATTERN, description="A UUID; made when missing.")] | None
     ) = None

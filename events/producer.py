@@ -2,14 +2,16 @@
 
 Each web process keeps one idempotent producer (acks=all). A background thread serves delivery
 reports, so concurrent requests share the producer's batches while each waits only for its own
-records.
+records: every record's report goes to its caller's queue, through ``SimpleQueue.put``, which
+librdkafka's delivery thread calls without running any Python code.
 """
 
+import queue
 import threading
 import time
 from collections.abc import Sequence
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import ClusterMetadata
 from django.conf import settings
 
@@ -18,30 +20,6 @@ from analytics_site.kafka import client_config
 
 class DeliveryFailed(Exception):
     """Some records were not acknowledged by the broker; none may be reported as stored."""
-
-
-class _Deliveries:
-    """Counts the outstanding delivery reports of one send() call.
-
-    Reports arrive on the producer's single delivery-report thread only, so no lock is needed.
-    """
-
-    def __init__(self, expected: int) -> None:
-        self._outstanding = expected
-        self._done = threading.Event()
-        self.errors: list[KafkaError] = []
-        if expected == 0:
-            self._done.set()
-
-    def report(self, error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            self.errors.append(error)
-        self._outstanding -= 1
-        if self._outstanding == 0:
-            self._done.set()
-
-    def wait(self, timeout: float) -> bool:
-        return self._done.wait(timeout)
 
 
 class AckingProducer:
@@ -72,23 +50,22 @@ class AckingProducer:
 
     def send(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
         """Produce ``(key, value)`` records; return once the broker acknowledged all of them."""
-        deliveries = _Deliveries(len(records))
+        reports: queue.SimpleQueue[KafkaError | None] = queue.SimpleQueue()
         deadline = time.monotonic() + self.ack_timeout
         try:
             for key, value in records:
-                self._producer.produce(topic, value, key, on_delivery=deliveries.report)
+                # Called as put(error, message): the error (or None) is queued.
+                self._producer.produce(topic, value, key, on_delivery=reports.put)
         except (BufferError, KafkaException) as exc:
             if isinstance(exc, KafkaException) and exc.args[0].fatal():
                 self._fatal = exc.args[0]
             # Records queued so far may still be delivered; the caller reports none as stored.
             raise DeliveryFailed(f"could not queue events for Kafka: {exc}") from exc
-        if not deliveries.wait(max(0.0, deadline - time.monotonic())):
-            raise DeliveryFailed("Kafka did not acknowledge the events in time")
-        if deliveries.errors:
-            error = deliveries.errors[0]
-            if error.fatal():
-                self._fatal = error
-            raise DeliveryFailed(f"Kafka refused the events: {error.str()}")
+        errors = [error for error in _reports(reports, len(records), deadline) if error]
+        if errors:
+            if errors[0].fatal():
+                self._fatal = errors[0]
+            raise DeliveryFailed(f"Kafka refused the events: {errors[0].str()}")
 
     @property
     def broken(self) -> bool:
@@ -100,6 +77,19 @@ class AckingProducer:
 
     def list_topics(self, topic: str, timeout: float) -> ClusterMetadata:
         return self._producer.list_topics(topic, timeout=timeout)
+
+
+def _reports(
+    reports: queue.SimpleQueue[KafkaError | None], count: int, deadline: float
+) -> list[KafkaError | None]:
+    """The ``count`` delivery reports of one send(), as they arrive before ``deadline``."""
+    arrived = []
+    try:
+        for _ in range(count):
+            arrived.append(reports.get(timeout=max(0.0, deadline - time.monotonic())))
+    except queue.Empty:
+        raise DeliveryFailed("Kafka did not acknowledge the events in time") from None
+    return arrived
 
 
 _lock = threading.Lock()

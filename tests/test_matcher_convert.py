@@ -184,6 +184,19 @@ def test_a_huge_bad_value_is_quoted_short():
     assert len(error.message) < 300
 
 
+@pytest.mark.parametrize(
+    "text", ["2026-11-25T10:00:00Z", "2026-11-25T10:00:00+01:00", "2026-11-25", "10:00:00"]
+)
+def test_a_local_timestamp_refuses_an_offset_and_other_forms(text):
+    local = compile_schema(
+        fastavro.parse_schema({"type": "long", "logicalType": "local-timestamp-millis"})
+    )
+    assert local("2026-11-25T10:00:00.5") == datetime(2026, 11, 25, 10, 0, 0, 500000)
+
+    with pytest.raises(FieldError):
+        local(text)
+
+
 def test_documented_forms_of_dates_and_times_are_accepted():
     record = roundtrip({**VALID, "at": "2026-11-25 10:00:00.123456789Z", "day": "2026-02-28"})
 

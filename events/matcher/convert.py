@@ -384,8 +384,10 @@ def _datetime(text: str, offset: bool) -> datetime:
     """Parse ``YYYY-MM-DDTHH:MM:SS[.fraction]``, with a UTC offset (``Z``, ``+01:00``) or
     without one, as ``offset`` says."""
     body = DATE_TIME.match(text)
-    rest = text[body.end() :] if body else ""
-    if body is None or (OFFSET.fullmatch(rest) if offset else rest) is None:
+    if body is None:
+        raise ValueError(text)
+    rest = text[body.end() :]
+    if not (OFFSET.fullmatch(rest) if offset else rest == ""):
         raise ValueError(text)
     return datetime.fromisoformat(text)
 

@@ -138,5 +138,3 @@ def _with_event_id(raw: bytes, event_id: str) -> bytes:
     event = msgspec.json.decode(raw)
     event["event_id"] = event_id
     return msgspec.json.encode(event)
-
-

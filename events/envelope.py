@@ -197,21 +197,31 @@ def error_field(error: msgspec.ValidationError) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
-def json_schema() -> dict[str, Any]:
-    """JSON Schema of one envelope, for the OpenAPI document."""
+def openapi_schema() -> dict[str, Any]:
+    """The schema of one envelope as an OpenAPI 3.0 document states it: msgspec's JSON Schema
+    with its definitions inlined, ``nullable`` for optional fields (OpenAPI 3.0 has no ``null``
+    type) and no empty ``required`` lists."""
     schema = msgspec.json.schema(Envelope)
     definitions = schema["$defs"]
-    envelope = definitions.pop("Envelope")
-    return _inline(envelope, definitions)
+    return _openapi(definitions.pop("Envelope"), definitions)
 
 
-def _inline(value: Any, definitions: dict[str, Any]) -> Any:
-    """The schema with ``$ref``s to msgspec's ``$defs`` replaced by their definitions."""
+def _openapi(value: Any, definitions: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         ref = value.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline(definitions[ref.removeprefix("#/$defs/")], definitions)
-        return {key: _inline(item, definitions) for key, item in value.items()}
+            return _openapi(definitions[ref.removeprefix("#/$defs/")], definitions)
+        branches = value.get("anyOf")
+        if isinstance(branches, list) and {"type": "null"} in branches:
+            others = [branch for branch in branches if branch != {"type": "null"}]
+            rest = {key: item for key, item in value.items() if key != "anyOf"}
+            single = others[0] if len(others) == 1 else {"anyOf": others}
+            return {**_openapi(single, definitions), **rest, "nullable": True}
+        return {
+            key: _openapi(item, definitions)
+            for key, item in value.items()
+            if not (key == "required" and item == [])  # OpenAPI 3.0 wants it absent, not empty
+        }
     if isinstance(value, list):
-        return [_inline(item, definitions) for item in value]
+        return [_openapi(item, definitions) for item in value]
     return value

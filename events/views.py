@@ -23,7 +23,7 @@ from .parsers import EventsJSONParser, EventsTextParser
 from .producer import DeliveryFailed, get_producer
 from .throttling import ClientKeyRateThrottle
 
-_ENVELOPE = envelope.json_schema()
+_ENVELOPE = envelope.openapi_schema()
 _BODY = {
     "oneOf": [
         _ENVELOPE,

@@ -1,5 +1,6 @@
 """Health checks, metrics, API docs, admin key management and the set-up commands."""
 
+import io
 import re
 
 import pytest
@@ -57,8 +58,19 @@ def test_openapi_schema_documents_the_collector(client):
         envelope["required"]
     )
     assert {"202", "400", "401", "413", "415", "429", "503"} <= set(operation["responses"])
+    assert operation["requestBody"]["required"] is True
+    assert {"application/json", "text/plain"} <= set(operation["requestBody"]["content"])
+    assert operation["security"] == [{"ClientApiKey": []}]
+    document = response.json()
+    scheme = document["components"]["securitySchemes"]["ClientApiKey"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-Api-Key")
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
+
+
+def test_openapi_document_is_valid_openapi(db):
+    # drf-spectacular validates against the OpenAPI 3.0 meta-schema; warnings fail too.
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=io.StringIO())
 
 
 def test_admin_creates_a_key_and_shows_it_once(admin_client, client_app, raw_topic):

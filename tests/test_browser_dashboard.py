@@ -178,6 +178,7 @@ def test_analyst_filters_pm_drafts_and_publishes_analyst_replays_and_the_group_l
     analyst_page.get_by_role("link", name="Back to the groups").click()
     expect(group_row(analyst_page, "checkout_completed")).to_have_count(1)
     expect(group_row(analyst_page, "search_performed")).to_have_count(0)
+    expect(analyst_page.get_by_test_id("replayed")).to_contain_text("5 matched by replays since")
     shot(analyst_page, "08-group-left-the-list")
     matched = EventContract.objects.get(event_name="search_performed")
     assert matched.versions.get().registry_schema_id is not None

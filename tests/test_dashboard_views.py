@@ -246,6 +246,26 @@ def test_exports_stream_the_filtered_samples_as_json_lines_and_safe_csv(as_analy
     assert as_analyst.get("/dashboard/export.xml").status_code == 404
 
 
+def test_exports_keep_unparsable_and_deeply_nested_samples_as_text(as_analyst):
+    for depth in (200, 990, 3000):
+        nesting = "[" * depth + "1" + "]" * depth
+        group(
+            f"deep_{depth}",
+            "unknown_event",
+            "",
+            samples=[json.dumps(event({"x": "here"})).replace('"here"', nesting)],
+        )
+
+    lines = b"".join(as_analyst.get("/dashboard/export.jsonl").streaming_content).decode()
+    records = {
+        json.loads(line)["group"]["event_name"]: json.loads(line) for line in lines.splitlines()
+    }
+
+    assert set(records) == {"deep_200", "deep_990", "deep_3000"}
+    assert "event" in records["deep_200"]
+    assert records["deep_3000"]["raw"].startswith('{"event"')
+
+
 def test_csv_cells_that_would_run_as_formulas_are_quoted(as_analyst):
     group("=cmd", "unknown_event", "", samples=[event({}, event="=cmd")])
 

@@ -105,11 +105,18 @@ def json_lines(rows: Iterable[tuple[UnmatchedSample, Any]]) -> Iterator[str]:
             },
             "raw_truncated": sample.raw_truncated,
         }
-        if event is not None:
-            record["event"] = event
-        else:
-            record["raw"] = sample.raw
-        yield json.dumps(record, ensure_ascii=False) + "\n"
+        yield _with_event(record, event, sample.raw) + "\n"
+
+
+def _with_event(record: dict, event: Any, raw: str) -> str:
+    """The record with its parsed event, or with the raw text when it is not JSON (or nested
+    too deep to be written back)."""
+    if event is not None:
+        try:
+            return json.dumps({**record, "event": event}, ensure_ascii=False)
+        except RecursionError:
+            pass
+    return json.dumps({**record, "raw": raw}, ensure_ascii=False)
 
 
 def csv_lines(rows: Iterable[tuple[UnmatchedSample, Any]]) -> Iterator[str]:

@@ -29,6 +29,8 @@ node_modules/.installed: package.json package-lock.json
 
 # Starts Kafka (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), the web server, the matcher and
 # a Celery worker (with its beat scheduler) in the foreground; Ctrl-C stops them all.
+# Development mode: without SECRET_KEY, a key is generated once into var/secret-key and reused.
+run: export DJANGO_DEV_MODE = 1
 run: $(VENV)/.base-installed node_modules/.installed
 	$(BIN)/python -m devservices fetch-kafka
 	rm -rf var/prometheus && mkdir -p var/prometheus var/celery/queue var/celery/processed
@@ -44,6 +46,7 @@ run: $(VENV)/.base-installed node_modules/.installed
 # then runs it. The suite starts and stops its own Kafka, PostgreSQL and Redis on free ports.
 test: system-packages $(VENV)/.dev-installed node_modules/.installed
 	$(BIN)/python -m devservices fetch-kafka
+	$(BIN)/python -m devservices fetch-toolchains
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

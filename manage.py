@@ -9,6 +9,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "analytics_site.settings")
     from django.core.management import execute_from_command_line
 
+    from analytics_site.secret_key import require_settings
+
+    require_settings()
     execute_from_command_line(sys.argv)
 
 

@@ -8,6 +8,11 @@ import os
 
 from prometheus_client import multiprocess
 
+from analytics_site.secret_key import require_settings
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "analytics_site.settings")
+require_settings()  # a clear message rather than workers that fail to boot
+
 wsgi_app = "analytics_site.wsgi:application"
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
 worker_class = "gthread"

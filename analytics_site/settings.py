@@ -8,13 +8,22 @@ from pathlib import Path
 
 import environ
 
+from .secret_key import secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-change-me")
+# No default key: SECRET_KEY, or SECRET_KEY_FILE, or (DJANGO_DEV_MODE=1 only) a key generated
+# once into var/secret-key. Without one the app refuses to start (analytics_site/secret_key.py).
+DEV_MODE = env.bool("DJANGO_DEV_MODE", default=False)
+SECRET_KEY = secret_key(
+    env.str("SECRET_KEY", default=""),
+    Path(env.str("SECRET_KEY_FILE", default=str(VAR_DIR / "secret-key"))),
+    DEV_MODE,
+)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -69,6 +78,18 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves several processes (web workers, matcher, Celery). WAL lets
+    # readers go on while one writes; IMMEDIATE transactions take the write lock when they
+    # begin, so concurrent writers queue for up to the busy timeout instead of failing with
+    # "database is locked" when a read lock cannot be upgraded.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT_SECONDS", default=20.0),
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The rate limiter counts in this cache: use Redis (CACHE_URL=redis://...) when several web
@@ -166,6 +187,17 @@ COLLECTOR_DEFAULT_RATE_LIMIT = env.str("COLLECTOR_DEFAULT_RATE_LIMIT", default="
 # How long a web process trusts a key it verified; a revoked key works at most this long.
 COLLECTOR_KEY_CACHE_SECONDS = env.float("COLLECTOR_KEY_CACHE_SECONDS", default=10.0)
 
+# --- Abuse limits (analytics_site/ratelimit.py; docs/security.md) ----------------------------
+# Failed authentication (unknown or revoked API keys, bad registry passwords) per client
+# address; beyond it, attempts get 429 without a database lookup until the window ends.
+AUTH_FAILURE_RATE_LIMIT = env.str("AUTH_FAILURE_RATE_LIMIT", default="20/m")
+# Behind a reverse proxy: the header holding the client's address (its last entry is used).
+CLIENT_ADDRESS_HEADER = env.str("CLIENT_ADDRESS_HEADER", default="")
+# Registry reads and compatibility checks without credentials, per client address.
+REGISTRY_READ_RATE_LIMIT = env.str("REGISTRY_READ_RATE_LIMIT", default="100/s")
+# Require credentials (any active user, or the publisher) for registry reads too.
+REGISTRY_REQUIRE_AUTH_FOR_READS = env.bool("REGISTRY_REQUIRE_AUTH_FOR_READS", default=False)
+
 # Celery. The default broker keeps its queue in files under var/ so that one machine needs no
 # extra server; production points CELERY_BROKER_URL at Redis (or RabbitMQ).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -174,7 +206,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
-        # Exchange tables (Celery's pidbox): in var/ too, not in the current folder.
+        # Exchange tables; kombu's default is ./control, in whatever folder the worker runs.
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }

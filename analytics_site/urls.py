@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("registry/", include("schemas_admin.registry.urls")),
+    path("api/v1/codegen/", include("schemas_admin.codegen.urls")),
     path("dashboard/", include("events.dashboard.urls")),
     path(
         "accounts/login/",

@@ -340,7 +340,6 @@ def worker(args: argparse.Namespace) -> None:
 def run_on(database_url: str, args: argparse.Namespace) -> dict:
     env = {**os.environ, "DATABASE_URL": database_url, "DATABASE_CONN_MAX_AGE": "0"}
     env.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-xxxxxxxx")
-    env.setdefault("DJANGO_DEV_MODE", "1")
     command = [
         sys.executable,
         __file__,

@@ -4,13 +4,16 @@ import argparse
 import os
 from pathlib import Path
 
-from . import kafka
+from . import kafka, toolchains
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devservices")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("fetch-kafka", help="download the Kafka jars into .cache/kafka")
+    commands.add_parser(
+        "fetch-toolchains", help="install tsc (npm) and the Kotlin compiler (Maven Central)"
+    )
     run = commands.add_parser("kafka", help="run a single-node Kafka broker in the foreground")
     run.add_argument("--data-dir", type=Path, required=True)
     run.add_argument("--port", type=int, default=9092)
@@ -19,6 +22,9 @@ def main() -> None:
 
     if args.command == "fetch-kafka":
         print(kafka.fetch())
+        return
+    if args.command == "fetch-toolchains":
+        toolchains.fetch()
         return
     broker = kafka.KafkaBroker(args.data_dir.resolve(), args.port, args.controller_port)
     command = broker.command()

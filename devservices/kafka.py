@@ -5,12 +5,12 @@ project root, which git ignores.
 """
 
 import base64
-import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import maven
 from ._process import free_port, stop_process, wait_until
 
 HERE = Path(__file__).resolve().parent
@@ -23,27 +23,7 @@ JVM_OPTIONS = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true
 
 def fetch() -> Path:
     """Download the broker jars into the cache folder unless they are already there."""
-    marker = LIBS_DIR / ".complete"
-    if marker.exists():
-        return LIBS_DIR
-    if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise RuntimeError("Java 17+ and Maven are needed to fetch Apache Kafka (mvn, java)")
-    shutil.rmtree(LIBS_DIR, ignore_errors=True)
-    subprocess.run(
-        [
-            "mvn",
-            "-q",
-            "-B",
-            "-f",
-            str(POM),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={LIBS_DIR}",
-            "-DincludeScope=runtime",
-        ],
-        check=True,
-    )
-    marker.touch()
-    return LIBS_DIR
+    return maven.copy_dependencies(POM, LIBS_DIR, "Apache Kafka")
 
 
 @dataclass

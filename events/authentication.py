@@ -14,6 +14,8 @@ from django.conf import settings
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from analytics_site.ratelimit import FailedAuthentication, RateLimited
+
 from .models import ClientAPIKey
 
 _verified: TTLCache[bytes, ClientAPIKey] | None = None
@@ -32,7 +34,7 @@ class ClientAPIKeyAuthentication(authentication.BaseAuthentication):
                 "Send the client app's key as 'Authorization: Api-Key <key>' (or in the "
                 "X-Api-Key header, or the api_key query parameter)."
             )
-        api_key = verified_key(key)
+        api_key = verified_key(key, FailedAuthentication(request))
         if api_key.has_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.")
         return None, api_key
@@ -49,8 +51,9 @@ def request_key(request: Request) -> str | None:
     return meta.get("HTTP_X_API_KEY") or request.query_params.get("api_key") or None
 
 
-def verified_key(key: str) -> ClientAPIKey:
-    """The usable key matching ``key``, from this process's cache or the database."""
+def verified_key(key: str, failures: FailedAuthentication) -> ClientAPIKey:
+    """The usable key matching ``key``, from this process's cache or the database; an address
+    with too many failures is refused before the database is asked."""
     digest = hashlib.sha256(key.encode()).digest()
     cache = _cache()
     with _verified_lock:
@@ -58,8 +61,15 @@ def verified_key(key: str) -> ClientAPIKey:
     if api_key is not None:
         return api_key
     try:
+        failures.check()
+    except RateLimited as exc:
+        raise exceptions.Throttled(
+            exc.retry_after, "Too many failed authentication attempts from this address."
+        ) from None
+    try:
         api_key = ClientAPIKey.objects.get_from_key(key)
     except ClientAPIKey.DoesNotExist:
+        failures.failed()
         raise exceptions.AuthenticationFailed("Unknown or revoked API key.") from None
     with _verified_lock:
         cache[digest] = api_key

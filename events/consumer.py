@@ -73,9 +73,11 @@ class ConsumerLoop:
         self.stopping = False
         self.assigned: set[tuple[str, int]] = set()
         self.topics: tuple[str, ...] = ()
-        # Partitions seeked back while a batch was being fetched: what that fetch returned for
-        # them is stale.
-        self._rewound: set[tuple[str, int]] = set()
+        # Partitions to read again that a rebalance callback named while a batch was being
+        # fetched: they are sought back once the fetch has returned, and what it returned for
+        # them is dropped. (Seeking inside the callback would leave no way to tell the batch's
+        # stale records from the fresh ones fetched after the seek.)
+        self._to_rewind: set[tuple[str, int]] = set()
         self._lag_reported_at = 0.0
         self._lag_labels: set[tuple[str, str]] = set()
         self.consumer = Consumer(
@@ -112,9 +114,11 @@ class ConsumerLoop:
         try:
             while not self.stopping and not should_stop():
                 self.rewind(self.policy.tick())
-                self._rewound.clear()
                 messages = self.consumer.consume(self.config.batch_size, self.config.batch_seconds)
                 owned = self._owned(messages)
+                if self._to_rewind:
+                    self.rewind(frozenset(self._to_rewind))
+                    self._to_rewind.clear()
                 if owned:
                     self.rewind(self.policy.process(owned))
                 self._report_lag()
@@ -137,7 +141,6 @@ class ConsumerLoop:
             if partition.offset < 0:
                 partition.offset = OFFSET_BEGINNING
             self.consumer.seek(partition)
-            self._rewound.add((partition.topic, partition.partition))
 
     def _owned(self, messages: list[Message]) -> list[Message]:
         owned = []
@@ -149,8 +152,8 @@ class ConsumerLoop:
                 logger.warning("%s: %s", self.config.name, error.str())
                 continue
             key = (message.topic(), message.partition())
-            # A record fetched before its partition was revoked or rewound is not ours to use.
-            if key in self.assigned and key not in self._rewound:
+            # A record of a partition just revoked, or to be read again, is not ours to use.
+            if key in self.assigned and key not in self._to_rewind:
                 owned.append(message)
         return owned
 
@@ -164,7 +167,7 @@ class ConsumerLoop:
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         reread = self.policy.revoked(partitions)
         self.assigned.difference_update((p.topic, p.partition) for p in partitions)
-        self.rewind(reread)
+        self._to_rewind |= reread
         logger.info(
             "%s: revoked %s; now owns %s", self.config.name, _names(partitions), self._owns()
         )

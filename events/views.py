@@ -94,7 +94,11 @@ class CollectView(APIView):
             401: OpenApiResponse(_ERROR_SCHEMA, "Missing or unknown API key."),
             413: OpenApiResponse(_ERROR_SCHEMA, "Body or batch too large."),
             415: OpenApiResponse(_ERROR_SCHEMA, "Not JSON, or an unsupported Content-Encoding."),
-            429: OpenApiResponse(_ERROR_SCHEMA, "Rate limit of this key reached; see Retry-After."),
+            429: OpenApiResponse(
+                _ERROR_SCHEMA,
+                "Rate limit of this key reached, or too many failed authentications from this "
+                "address; see Retry-After.",
+            ),
             503: OpenApiResponse(_ERROR_SCHEMA, "Kafka unavailable; nothing stored; Retry-After."),
         },
         examples=[

@@ -5,18 +5,28 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.utils import unquote
+from django.db.models import ProtectedError, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from . import avro, history, publishing, versions
+from .codegen.admin import CodegenAdminMixin
 from .forms import ContractVersionForm, starting_schema
-from .models import ContractChange, ContractVersion, EventContract, SubjectVersion, Team
-from .permissions import can_edit, contract_for_subject, editable_teams
+from .models import (
+    ContractChange,
+    ContractVersion,
+    EventContract,
+    SubjectVersion,
+    Team,
+    refuse_deletion,
+)
+from .permissions import can_edit, contract_for_subject, editable_teams, why_not_add
 
 Status = ContractVersion.Status
 
@@ -101,7 +111,7 @@ class ChangeInline(ReadOnlyInline):
 
 
 @admin.register(EventContract)
-class EventContractAdmin(TeamOwnedAdmin):
+class EventContractAdmin(CodegenAdminMixin, TeamOwnedAdmin):
     list_display = ["event_name", "team", "compatibility", "output_topic", "status", "latest"]
     list_filter = ["team", "status", "compatibility"]
     search_fields = ["event_name", "description", "output_topic"]
@@ -114,8 +124,9 @@ class EventContractAdmin(TeamOwnedAdmin):
         "output_topic",
         "status",
         "new_version",
+        "tracking_code",
     ]
-    readonly_fields = ["new_version"]
+    readonly_fields = ["new_version", "tracking_code"]
     inlines = [VersionInline, ChangeInline]
 
     def contract_of(self, obj: EventContract) -> EventContract:
@@ -150,7 +161,40 @@ class EventContractAdmin(TeamOwnedAdmin):
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
         if db_field.name == "team":
             kwargs["queryset"] = editable_teams(request.user)
+            if not Team.objects.exists():
+                kwargs["help_text"] = (
+                    "There is no team yet: create the one that owns this event with the + "
+                    "button; its members will edit and publish the contract."
+                )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        if is_staff(request) and not self.has_add_permission(request):
+            self.message_user(request, why_not_add(request.user), messages.INFO)
+        return super().changelist_view(request, extra_context)
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        if is_staff(request) and not self.has_add_permission(request):
+            self.message_user(request, why_not_add(request.user), messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:schemas_admin_eventcontract_changelist"))
+        return super().add_view(request, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        # The deletion would stop at released versions; say so up front, with what to do
+        # instead, rather than listing "protected related objects".
+        contract = self.get_object(request, unquote(object_id))
+        if contract is not None and self.has_delete_permission(request, contract):
+            try:
+                refuse_deletion(contract.versions.all())
+            except ProtectedError as exc:
+                self.message_user(request, exc.args[0], messages.ERROR)
+                url = reverse("admin:schemas_admin_eventcontract_change", args=[contract.pk])
+                return HttpResponseRedirect(url)
+        return super().delete_view(request, object_id, extra_context)
 
     def save_model(self, request: HttpRequest, obj: EventContract, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -275,10 +319,19 @@ class ContractVersionAdmin(TeamOwnedAdmin):
             return "-"
         event = {
             "event": obj.contract.event_name,
+            "timestamp": timezone.now().isoformat(timespec="milliseconds"),
+            "platform": "web",
+            "app_version": "1.0.0",
+            "client_id": "device-1",
             "contract_version": obj.version,
             "properties": properties,
         }
-        return format_html("<pre>{}</pre>", json.dumps(event, indent=2))
+        return format_html(
+            "<p>A complete request body for <code>POST /api/v1/events</code> (with "
+            "<code>Authorization: Api-Key &lt;key&gt;</code>) that matches this version:</p>"
+            '<pre class="example-payload">{}</pre>',
+            json.dumps(event, indent=2),
+        )
 
     def change_view(
         self,

@@ -4,9 +4,11 @@ Parsing uses fastavro; compatibility uses the Apache ``avro`` package's reader/w
 the same rules the Java implementation (and so Confluent's registry) applies.
 """
 
+import base64
 import json
 import re
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import avro.errors
@@ -21,6 +23,8 @@ from avro.compatibility import (
 
 from .models import CompatibilityMode
 
+# Example values in the JSON the matcher accepts (docs/matcher.md): bytes and fixed as base64,
+# decimals as numeric strings, dates and times in ISO-8601.
 PRIMITIVE_EXAMPLES: dict[str, Any] = {
     "null": None,
     "boolean": True,
@@ -28,15 +32,18 @@ PRIMITIVE_EXAMPLES: dict[str, Any] = {
     "long": 1,
     "float": 1.5,
     "double": 1.5,
-    "bytes": "",
+    "bytes": base64.b64encode(b"bytes").decode(),
     "string": "text",
 }
 LOGICAL_EXAMPLES: dict[str, Any] = {
-    "timestamp-millis": 1764064800000,
-    "timestamp-micros": 1764064800000000,
-    "date": 20417,
+    "timestamp-millis": "2026-11-25T10:00:00.123+00:00",
+    "timestamp-micros": "2026-11-25T10:00:00.123456+00:00",
+    "local-timestamp-millis": "2026-11-25T10:00:00.123",
+    "local-timestamp-micros": "2026-11-25T10:00:00.123456",
+    "date": "2026-11-25",
+    "time-millis": "10:00:00.123",
+    "time-micros": "10:00:00.123456",
     "uuid": "0b7d6f3e-2c4a-4f0e-9d55-3f1c2a9b8e71",
-    "decimal": "",
 }
 
 
@@ -142,17 +149,50 @@ def _avro_schema(schema: Any, references: Sequence[Any]) -> avro.schema.Schema:
 
 
 def _reasons(reader: avro.schema.Schema, writer: avro.schema.Schema) -> list[str]:
+    """Why ``reader`` cannot read what ``writer`` wrote, each reason naming its field(s)."""
     result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
     if result.compatibility is SchemaCompatibilityType.compatible:
         return []
+    # The checker gives a set of messages and a set of locations, not pairs of them.
+    paths = sorted({path for path in map(partial(_field_path, reader), result.locations) if path})
+    named = ", ".join(f'"{path}"' for path in paths)
+    fields = f"field {named}: " if len(paths) == 1 else f"fields {named}: " if paths else ""
     missing_default = SchemaIncompatibilityType.reader_field_missing_default_value
-    where = ", ".join(sorted(result.locations))
-    return [
-        f'field "{message}" has no default value (at {where})'
-        if missing_default in result.incompatibilities and " " not in message
-        else f"{message} (at {where})"
-        for message in sorted(result.messages)
-    ]
+    reasons = []
+    for message in sorted(result.messages):
+        if missing_default in result.incompatibilities and " " not in message:
+            # The message is the name of a new field without a default.
+            path = next((p for p in paths if p.rsplit(".", 1)[-1] == message), message)
+            reasons.append(f'field "{path}" has no default value')
+        else:
+            reasons.append(f"{fields}{message}")
+    return reasons
+
+
+def _field_path(schema: avro.schema.Schema, location: str) -> str:
+    """The field a checker location ("/fields/2/type/items/fields/0/type") points at in
+    ``schema``, written as the matcher writes paths ("items[].sku"); empty for the root."""
+    tokens = [token for token in location.split("/") if token]
+    path, node, index = "", schema, 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "fields" and isinstance(node, avro.schema.RecordSchema):
+            field = node.fields[int(tokens[index + 1])]
+            path += f".{field.name}" if path else field.name
+            node, index = field.type, index + 2
+        elif token == "type":
+            index += 1
+        elif token == "items" and isinstance(node, avro.schema.ArraySchema):
+            path, node, index = path + "[]", node.items, index + 1
+        elif token == "values" and isinstance(node, avro.schema.MapSchema):
+            path, node, index = path + "{}", node.values, index + 1
+        elif token.isdigit() and isinstance(node, avro.schema.UnionSchema):
+            branches = node.schemas
+            node = branches[int(token)] if int(token) < len(branches) else node
+            index += 1
+        else:  # "name", "symbols", "size": a detail of the type at ``path``
+            break
+    return path
 
 
 def compatibility_problems(
@@ -185,37 +225,68 @@ def compatibility_problems(
 
 
 def example(schema: Any) -> Any:
-    """A plausible JSON value for ``schema``: defaults where given, simple values elsewhere."""
+    """A JSON value for ``schema`` that the matcher accepts: defaults where given (unless their
+    JSON form is Avro's binary-as-text one), simple values elsewhere."""
     named: dict[str, Any] = {}
-    return _example(fastavro.parse_schema(schema, named, _write_hint=False), named)
+    return _example(fastavro.parse_schema(schema, named, _write_hint=False), named, frozenset())
 
 
-def _example(schema: Any, named: dict[str, Any]) -> Any:
+def _example(schema: Any, named: dict[str, Any], open_records: frozenset[str]) -> Any:
+    """``open_records``: the records being filled in, which a recursive union must not enter
+    again (it takes its null branch instead)."""
     if isinstance(schema, list):
-        branches = [branch for branch in schema if branch != "null"] or schema
-        return _example(branches[0], named)
+        branches = [b for b in schema if b != "null" and b not in open_records] or schema
+        return _example(branches[0], named, open_records)
     if isinstance(schema, str):
-        return (
-            PRIMITIVE_EXAMPLES[schema]
-            if schema in PRIMITIVE_EXAMPLES
-            else _example(named[schema], named)
-        )
-    if "logicalType" in schema and schema["logicalType"] in LOGICAL_EXAMPLES:
-        return LOGICAL_EXAMPLES[schema["logicalType"]]
+        if schema in PRIMITIVE_EXAMPLES:
+            return PRIMITIVE_EXAMPLES[schema]
+        return _example(named[schema], named, open_records)
+    logical = schema.get("logicalType")
+    if logical in LOGICAL_EXAMPLES:
+        return LOGICAL_EXAMPLES[logical]
+    if logical == "decimal" and "precision" in schema:
+        return _decimal_example(schema["precision"], schema.get("scale", 0))
     kind = schema["type"]
     if kind == "record":
+        inner = open_records | {schema["name"]}
         return {
             field["name"]: field["default"]
-            if "default" in field
-            else _example(field["type"], named)
+            if "default" in field and not _binary(field["type"], named, set())
+            else _example(field["type"], named, inner)
             for field in schema["fields"]
         }
     if kind == "enum":
         return schema["symbols"][0]
     if kind == "array":
-        return [_example(schema["items"], named)]
+        return [_example(schema["items"], named, open_records)]
     if kind == "map":
-        return {"key": _example(schema["values"], named)}
+        return {"key": _example(schema["values"], named, open_records)}
     if kind == "fixed":
-        return "\u0000" * schema["size"]
-    return _example(kind, named)
+        return base64.b64encode(bytes(range(1, schema["size"] + 1))).decode()
+    return _example(kind, named, open_records)
+
+
+def _decimal_example(precision: int, scale: int) -> str:
+    """A decimal with ``scale`` decimals and at most ``precision`` digits, as a string."""
+    if scale == 0:
+        return "1"
+    return ("1." if precision > scale else "0.") + "5" * scale
+
+
+def _binary(schema: Any, named: dict[str, Any], seen: set[str]) -> bool:
+    """Whether ``schema`` holds bytes or fixed, whose defaults Avro writes as text of code
+    points while events carry base64: such defaults cannot be shown as an example."""
+    if isinstance(schema, list):
+        return any(_binary(branch, named, seen) for branch in schema)
+    if isinstance(schema, str):
+        if schema in named and schema not in seen:
+            seen.add(schema)
+            return _binary(named[schema], named, seen)
+        return schema == "bytes"
+    kind = schema["type"]
+    if kind == "record":
+        seen.add(schema["name"])
+        return any(_binary(field["type"], named, seen) for field in schema["fields"])
+    if kind in ("array", "map"):
+        return _binary(schema["items" if kind == "array" else "values"], named, seen)
+    return kind == "fixed" or _binary(kind, named, seen)

@@ -1,5 +1,6 @@
 """Event contracts: the Avro schema every event must match, owned by a team and versioned."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -75,6 +76,31 @@ class EventContract(models.Model):
     def registry_subject(self) -> str:
         return f"{self.output_topic}-value"
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        refuse_deletion(self.versions.all())  # with the reason, which the collector drops
+        return super().delete(*args, **kwargs)
+
+
+def refuse_deletion(versions: Iterable["ContractVersion"]) -> None:
+    """Raise ProtectedError, saying what to do instead, if any of a contract's ``versions`` is
+    published or deprecated: events in Kafka carry their schema ids."""
+    released = [version for version in versions if version.status != ContractVersion.Status.DRAFT]
+    if released:
+        names = ", ".join(f"v{version.version}" for version in released)
+        raise models.ProtectedError(
+            f"The contract '{released[0].contract}' has published versions ({names}), so it "
+            "cannot be deleted: events were sent with them. Deprecate the versions, or archive "
+            "the contract, instead.",
+            set(released),
+        )
+
+
+def protect_released(collector, field, sub_objs, using) -> None:
+    """``on_delete`` of a version's contract: drafts go with the contract, released versions
+    stop the deletion (also of querysets, which do not call ``EventContract.delete``)."""
+    refuse_deletion(sub_objs)
+    models.CASCADE(collector, field, sub_objs, using)
+
 
 class ContractVersion(models.Model):
     """One version of a contract's Avro record schema: draft -> published -> deprecated.
@@ -93,7 +119,7 @@ class ContractVersion(models.Model):
         DONE = "done", "in the registry"
         FAILED = "failed", "failed (can be retried)"
 
-    contract = models.ForeignKey(EventContract, on_delete=models.CASCADE, related_name="versions")
+    contract = models.ForeignKey(EventContract, on_delete=protect_released, related_name="versions")
     version = models.PositiveIntegerField()
     schema = models.JSONField(help_text="The Avro record schema, as JSON.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)

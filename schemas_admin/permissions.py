@@ -23,9 +23,23 @@ def editable_teams(user: User):
 
 
 def can_edit(user: User, contract: EventContract | None) -> bool:
-    """Edit ``contract``, or (None) add contracts at all."""
+    """Edit ``contract``, or (None) add contracts at all: members of a team, and superusers
+    even before any team exists (they create the first one from the contract form)."""
     teams = editable_teams(user)
-    return teams.exists() if contract is None else teams.filter(pk=contract.team_id).exists()
+    if contract is None:
+        return teams.exists() or (user.is_superuser and user.is_active and not is_analyst(user))
+    return teams.filter(pk=contract.team_id).exists()
+
+
+def why_not_add(user: User) -> str:
+    """What a staff member who may not add contracts should do about it."""
+    if is_analyst(user):
+        return "Analysts read contracts; writing them is for the team that owns each event."
+    return (
+        "You can view contracts, but you are in no team, and contracts are written by the "
+        "team that owns them. Ask an administrator to add you to your team (Contracts → "
+        "Teams)."
+    )
 
 
 def contract_for_subject(subject: str) -> EventContract | None:

@@ -111,32 +111,64 @@ def enqueue(version: ContractVersion) -> None:
     transaction.on_commit(partial(push_version.delay, version.pk))
 
 
+class EarlierVersionFailed(Exception):
+    """An earlier version, which must reach the registry first, could not be registered."""
+
+    def __init__(self, earlier: ContractVersion, cause: Exception) -> None:
+        super().__init__(
+            f"Version {earlier.version} must reach the registry first, and failed: {cause}"
+        )
+        self.cause = cause
+
+
 def push(
     version: ContractVersion, client: "SchemaRegistryClient | LocalRegistry | None" = None
 ) -> int:
     """Register ``version`` under its subject with the contract's compatibility level and
-    create its output topic; return the registry's schema id."""
+    create its output topic; return the registry's schema id.
+
+    A subject's versions must reach the registry in their own order (registry version n is
+    contract version n), whichever task runs first: earlier released versions the registry
+    does not have yet are registered first. Registering one twice is harmless.
+    """
     contract = version.contract
     client = client or registry_client()
     client.set_compatibility(version.registry_subject, contract.compatibility)
+    earlier = contract.versions.filter(
+        status__in=versions.RELEASED, version__lt=version.version, registry_schema_id=None
+    ).order_by("version")
+    for pending in earlier:
+        try:
+            register(client, pending, f" (before version {version.version})")
+        except Exception as exc:
+            raise EarlierVersionFailed(pending, exc) from exc
+    schema_id = register(client, version)
+    create_topics([contract.output_topic])
+    return schema_id
+
+
+def register(
+    client: "SchemaRegistryClient | LocalRegistry", version: ContractVersion, why: str = ""
+) -> int:
     schema_id = client.register_schema(
         version.registry_subject, Schema(json.dumps(version.schema), "AVRO")
     )
-    create_topics([contract.output_topic])
     ContractVersion.objects.filter(pk=version.pk).update(
         registry_schema_id=schema_id, publish_state=State.DONE, publish_error=""
     )
     history.record(
-        contract,
+        version.contract,
         "registered",
         version=version,
-        details=f"Schema id {schema_id} under subject {version.registry_subject}.",
+        details=f"Schema id {schema_id} under subject {version.registry_subject}{why}.",
     )
     return schema_id
 
 
 def is_transient(exc: Exception) -> bool:
     """Worth retrying: the registry or Kafka was unreachable or failed, not the request."""
+    if isinstance(exc, EarlierVersionFailed):
+        return is_transient(exc.cause)
     if isinstance(exc, SchemaRegistryError):
         return exc.http_status_code >= 500 or exc.http_status_code in (408, 429)
     return isinstance(exc, httpx.TransportError | KafkaException)

@@ -264,7 +264,14 @@ def assert_each_event_once(setup, contract, events: list[dict]) -> None:
         decode_unmatched(m)["event"]["event_id"] for m in read_topic(setup.unmatched_topic)
     ]
     seen = Counter(matched + unmatched)
-    assert len(matched) + len(unmatched) == len(events)
-    assert seen == Counter(e["event_id"] for e in events)
+    sent = {e["event_id"] for e in events}
+    doubled = {event_id: count for event_id, count in seen.items() if count > 1}
+    missing = sent - set(seen)
+    assert not doubled and not missing, (
+        f"{len(events)} events: {len(matched)} matched + {len(unmatched)} unmatched; "
+        f"{len(doubled)} written more than once (e.g. {list(doubled.items())[:3]}), "
+        f"{len(missing)} missing (e.g. {sorted(missing)[:3]})"
+    )
+    assert seen == Counter(sent)
     expected_unmatched = {e["event_id"] for i, e in enumerate(events) if i % 20 in (1, 2)}
     assert set(unmatched) == expected_unmatched

@@ -6,6 +6,7 @@ KAFKA_BOOTSTRAP_SERVERS) means "use that one" and nothing is started for it.
 """
 
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Generator
@@ -48,6 +49,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
         _stop_all()
         raise
     os.environ.setdefault("COLLECTOR_ACK_TIMEOUT_SECONDS", "3")
+    # The app refuses to run without a secret key; the suite (and the processes it starts)
+    # use one of their own, never a developer's var/secret-key.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     # Tests render admin pages without running collectstatic first.
     os.environ.setdefault(
         "STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -32,7 +32,7 @@ def test_single_event_is_stored_with_its_content_and_server_fields(api, raw_topi
     assert datetime.fromisoformat(stored["event_time"]) == datetime.fromisoformat(
         event["timestamp"]
     )
-    assert stored["event_time"].endswith("+00:00")
+    assert stored["event_time"].endswith("Z")  # RFC 3339 in UTC
     assert set(stored) == {*event, "client_app", "received_at", "event_time"}
     assert record.key() == b"shop-ios:device-1"
 

@@ -3,15 +3,29 @@
 import json
 
 import pytest
+from django.contrib.auth.models import User
+from django.db.models import ProtectedError
 from django.test import Client
 from django.urls import reverse
 
-from schemas_admin.models import ContractChange, ContractVersion, ImmutableVersion
-from tests.contracts_fixtures import ORDER_ID, TOTAL, record
+from schemas_admin.models import (
+    ContractChange,
+    ContractVersion,
+    EventContract,
+    ImmutableVersion,
+    Team,
+)
+from tests.contracts_fixtures import ORDER_ID, PASSWORD, TOTAL, record
 
 pytest_plugins = ["tests.contracts_fixtures"]
 
 ADD = reverse("admin:schemas_admin_contractversion_add")
+# The management forms of the contract page's (read-only) inlines.
+EMPTY_INLINES = {
+    f"{prefix}-{name}": "0"
+    for prefix in ("versions", "changes")
+    for name in ("TOTAL_FORMS", "INITIAL_FORMS")
+}
 
 
 def change_url(version: ContractVersion) -> str:
@@ -161,3 +175,80 @@ def test_contract_pages_show_versions_and_history(pm, contract) -> None:
     text = page.content.decode()
     assert "Write a new version" in text
     assert ">v1</a>" in text and "draft created" in text
+
+
+def test_a_contract_with_published_versions_cannot_be_deleted(pm, contract) -> None:
+    published(contract, 1, record(ORDER_ID))
+    ContractVersion.objects.create(contract=contract, version=2, schema=record(ORDER_ID, TOTAL))
+    delete = reverse("admin:schemas_admin_eventcontract_delete", args=[contract.pk])
+
+    response = logged_in(pm).post(delete, {"post": "yes"}, follow=True)
+
+    assert "has published versions (v1), so it cannot be deleted" in response.content.decode()
+    assert "Deprecate the versions, or archive the contract, instead." in (
+        response.content.decode()
+    )
+    assert contract.versions.count() == 2
+    with pytest.raises(ProtectedError, match="Deprecate the versions"):
+        contract.delete()
+    with pytest.raises(ProtectedError):
+        EventContract.objects.filter(pk=contract.pk).delete()
+    assert EventContract.objects.filter(pk=contract.pk).exists()
+
+
+def test_a_contract_with_drafts_only_can_be_deleted(pm, contract) -> None:
+    ContractVersion.objects.create(contract=contract, version=1, schema=record(ORDER_ID))
+    delete = reverse("admin:schemas_admin_eventcontract_delete", args=[contract.pk])
+
+    assert logged_in(pm).post(delete, {"post": "yes"}).status_code == 302
+
+    assert not EventContract.objects.filter(pk=contract.pk).exists()
+    assert not ContractVersion.objects.exists()
+
+
+def test_a_superuser_adds_the_first_contract_before_any_team_exists(db) -> None:
+    admin = User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+    client = logged_in(admin)
+    changelist = reverse("admin:schemas_admin_eventcontract_changelist")
+    add = reverse("admin:schemas_admin_eventcontract_add")
+
+    assert f'href="{add}"' in client.get(changelist).content.decode()
+    page = client.get(add).content.decode()
+    assert "There is no team yet: create the one that owns this event with the +" in page
+    assert 'id="add_id_team"' in page  # the + button next to the team
+    created = client.post(
+        reverse("admin:schemas_admin_team_add"), {"name": "Growth", "slug": "growth"}
+    )
+    assert created.status_code == 302
+    response = client.post(
+        add,
+        {
+            "event_name": "signed_up",
+            "namespace": "com.acme.events",
+            "team": Team.objects.get(slug="growth").pk,
+            "compatibility": "BACKWARD",
+            "output_topic": "events.signed_up",
+            "status": "active",
+            **EMPTY_INLINES,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    assert EventContract.objects.get(event_name="signed_up").team.slug == "growth"
+
+
+@pytest.mark.parametrize(
+    ("who", "told"),
+    [("outsider", "you are in no team"), ("analyst", "Analysts read contracts")],
+)
+def test_staff_who_cannot_add_contracts_are_told_why(request, contract, who, told) -> None:
+    client = logged_in(request.getfixturevalue(who))
+    changelist = reverse("admin:schemas_admin_eventcontract_changelist")
+    add = reverse("admin:schemas_admin_eventcontract_add")
+
+    page = client.get(changelist).content.decode()
+    assert told in page and f'href="{add}"' not in page
+    response = client.get(add, follow=True)
+    assert response.redirect_chain == [(changelist, 302)]
+    assert told in response.content.decode()
+    assert client.post(add, {"event_name": "x"}).status_code == 302
+    assert EventContract.objects.count() == 1

@@ -3,6 +3,7 @@
 import pytest
 
 from schemas_admin import avro
+from tests.matcher_helpers import CHECKOUT_V1
 
 V1 = {
     "type": "record",
@@ -55,16 +56,47 @@ def test_transitive_modes_check_every_earlier_version() -> None:
     assert avro.compatibility_problems(v3, earlier, "BACKWARD") == []
     problems = avro.compatibility_problems(v3, earlier, "BACKWARD_TRANSITIVE")
     assert problems == [
-        "this schema cannot read events written with version 1: reader type: int not "
-        "compatible with writer type: string (at /fields/1/type)"
+        'this schema cannot read events written with version 1: field "note": reader type: '
+        "int not compatible with writer type: string"
     ]
 
 
 def test_incompatible_reasons_name_the_field() -> None:
     problems = avro.compatibility_problems(ADD_WITHOUT_DEFAULT, [("version 1", V1, ())], "FULL")
     assert problems == [
-        'this schema cannot read events written with version 1: field "n" has no default '
-        "value (at /fields/2)"
+        'this schema cannot read events written with version 1: field "n" has no default value'
+    ]
+
+
+TAGS = {"name": "tags", "type": {"type": "map", "values": "string"}}
+ORDER = {**CHECKOUT_V1, "fields": [*CHECKOUT_V1["fields"], TAGS]}
+
+
+def retyped(order: dict, qty: str, tags: str) -> dict:
+    """``order`` with items[].qty and the values of tags of other types."""
+    order_id, total, items, _ = order["fields"]
+    item = items["type"]["items"]
+    new_item = {**item, "fields": [item["fields"][0], {"name": "qty", "type": qty}]}
+    new_items = {"name": "items", "type": {"type": "array", "items": new_item}}
+    new_tags = {"name": "tags", "type": {"type": "map", "values": tags}}
+    return {**order, "fields": [order_id, total, new_items, new_tags]}
+
+
+def test_incompatible_nested_fields_are_named_by_their_path() -> None:
+    one = avro.compatibility_problems(
+        retyped(ORDER, "string", "string"), [("version 1", ORDER, ())], "BACKWARD"
+    )
+    assert one == [
+        'this schema cannot read events written with version 1: field "items[].qty": reader '
+        "type: string not compatible with writer type: int"
+    ]
+    two = avro.compatibility_problems(
+        retyped(ORDER, "boolean", "boolean"), [("version 1", ORDER, ())], "BACKWARD"
+    )
+    assert two == [
+        'this schema cannot read events written with version 1: fields "items[].qty", '
+        f'"tags{{}}": reader type: boolean not compatible with writer type: {kind}'
+        for kind in ("int", "string")
     ]
 
 

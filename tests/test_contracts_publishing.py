@@ -10,11 +10,14 @@ from django.urls import reverse
 
 from analytics_site.kafka import client_config
 from schemas_admin.lookup import matchable_versions
-from schemas_admin.models import ContractChange, SubjectConfig, SubjectVersion
+from schemas_admin.models import ContractChange, ContractVersion, SubjectConfig, SubjectVersion
+from schemas_admin.tasks import push_version
 from tests.contracts_fixtures import ORDER_ID, TOTAL, record, wait_for_publish
 
 pytest_plugins = ["tests.contracts_fixtures"]
 pytestmark = pytest.mark.django_db(transaction=True)
+
+COUPON = {"name": "coupon", "type": ["null", "string"], "doc": "Code used.", "default": None}
 
 
 def matchable(contract) -> list:
@@ -98,3 +101,29 @@ def test_failures_show_in_the_admin_and_can_be_retried(
     assert version.publish_state in ("pending", "done")
     assert wait_for_publish(version).publish_state == "done"
     assert matchable(contract) == [version]
+
+
+def test_versions_reach_the_registry_in_their_own_order(registry_url, worker, contract) -> None:
+    schemas = [record(ORDER_ID), record(ORDER_ID, TOTAL), record(ORDER_ID, TOTAL, COUPON)]
+    versions = [
+        ContractVersion.objects.create(
+            contract=contract,
+            version=number,
+            schema=schema,
+            status="published",
+            registry_subject=contract.registry_subject,
+            publish_state="pending",
+        )
+        for number, schema in enumerate(schemas, start=1)
+    ]
+    # The newest version's task runs first, as it may with several workers or an import.
+    for version in reversed(versions):
+        push_version.delay(version.pk)
+
+    for version in versions:
+        assert wait_for_publish(version).publish_state == "done", version.publish_error
+    rows = SubjectVersion.objects.filter(subject=contract.registry_subject).order_by("version")
+    assert [(row.version, row.schema_id) for row in rows] == [
+        (v.version, v.registry_schema_id) for v in versions
+    ]
+    assert len({v.registry_schema_id for v in versions}) == 3

@@ -32,7 +32,6 @@ def as_analyst(client, analyst) -> Client:
 
 
 def test_only_analysts_pms_and_superusers_see_the_dashboard(client, analyst, pm, outsider):
-    assert client.get("/").url == "/dashboard/"
     anonymous = client.get("/dashboard/")
     assert anonymous.status_code == 302
     assert anonymous.url.startswith("/accounts/login/?next=/dashboard/")

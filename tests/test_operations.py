@@ -134,3 +134,8 @@ def test_bootstrap_demo_is_repeatable_and_its_key_works(settings, tmp_path, caps
     response = post_json(APIClient(), make_event(), HTTP_AUTHORIZATION=f"Api-Key {keys.pop()}")
     assert response.status_code == 202
     assert "curl -i -X POST" in output
+
+
+def test_the_root_leads_to_the_dashboard(client):
+    response = client.get("/")
+    assert (response.status_code, response["Location"]) == (302, "/dashboard/")

@@ -8,7 +8,11 @@ from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegis
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
+from django.db import DatabaseError
 
+from schemas_admin.models import ContractVersion
+from schemas_admin.registry import store
+from schemas_admin.registry.auth import PUBLISHER, publisher_password
 from tests.contracts_fixtures import ORDER_ID, PASSWORD, TOTAL, record
 
 pytest_plugins = ["tests.contracts_fixtures"]
@@ -235,20 +239,109 @@ def test_writes_need_authentication(registry_url, db) -> None:
     assert anonymous.get_subjects() == []
 
 
-def test_contract_subjects_follow_team_permissions(
+def user_client(registry_url: str, username: str, password: str = PASSWORD):
+    return SchemaRegistryClient(
+        {"url": registry_url, "basic.auth.user.info": f"{username}:{password}"}
+    )
+
+
+def test_contract_subjects_change_only_through_publishing(
     registry_url, contract, pm, outsider, analyst
 ) -> None:
     schema = avro_schema(record(ORDER_ID, TOTAL))
+    subject = contract.registry_subject
+    publisher = user_client(registry_url, PUBLISHER, publisher_password())
+    assert publisher.register_schema(subject, schema) > 0
+    pm.is_superuser = True  # not even a superuser in the owning team bypasses review
+    pm.save()
 
-    def client(user) -> SchemaRegistryClient:
-        return SchemaRegistryClient(
-            {"url": registry_url, "basic.auth.user.info": f"{user.username}:{PASSWORD}"}
-        )
+    for user in (pm, outsider, analyst):
+        client = user_client(registry_url, user.username)
+        writes = [
+            (client.register_schema, subject, avro_schema(record(ORDER_ID))),
+            (client.delete_version, subject, 1),
+            (client.delete_subject, subject),
+            (client.set_compatibility, subject, "NONE"),
+        ]
+        for call, *args in writes:
+            error = error_of(call, *args)
+            assert (error.http_status_code, error.error_code) == (403, 40301), call
+            assert "publish workflow" in error.error_message
+    assert publisher.get_versions(subject) == [1]
+    assert error_of(publisher.get_compatibility, subject).error_code == 40408  # none was set
+    # A subject no contract stands behind keeps the open rules: any user but analysts.
+    assert user_client(registry_url, outsider.username).register_schema("free-value", schema)
+    error = error_of(user_client(registry_url, analyst.username).register_schema, "f-value", schema)
+    assert (error.http_status_code, error.error_code) == (403, 40301)
 
-    for user in (outsider, analyst):
-        error = error_of(client(user).register_schema, contract.registry_subject, schema)
-        assert (error.http_status_code, error.error_code) == (403, 40301)
-    assert client(pm).register_schema(contract.registry_subject, schema) > 0
-    # A subject no contract stands behind is open to any user but analysts.
-    assert client(outsider).register_schema("free-value", schema) > 0
-    assert error_of(client(analyst).register_schema, "free-value", schema).http_status_code == 403
+
+def test_soft_deleting_latest_deletes_the_newest_live_version(registry_url, pm) -> None:
+    client = user_client(registry_url, pm.username)
+    ids = [client.register_schema("users-value", avro_schema(s)) for s in (USER, USER_V2)]
+    url = f"{registry_url}/subjects/users-value/versions"
+
+    def call(method: str, path: str) -> requests.Response:
+        return requests.request(method, f"{url}/{path}", auth=("pm", PASSWORD), timeout=10)
+
+    assert call("DELETE", "latest").json() == 2
+    assert call("GET", "latest").json()["id"] == ids[0]
+    assert call("GET", "latest?deleted=true").json()["version"] == 1
+    permanent = call("DELETE", "latest?permanent=true")  # latest is live: soft-delete it first
+    assert (permanent.status_code, permanent.json()["error_code"]) == (404, 40407)
+    assert call("DELETE", "latest").json() == 1
+    gone = call("GET", "latest")
+    assert (gone.status_code, gone.json()["error_code"]) == (404, 40401)
+    assert call("GET", "2?deleted=true").json()["id"] == ids[1]
+
+
+def test_schemas_of_published_versions_are_never_deleted_for_good(
+    registry_url, contract, pm
+) -> None:
+    schema = record(ORDER_ID, TOTAL)
+    publisher = user_client(registry_url, PUBLISHER, publisher_password())
+    schema_id = publisher.register_schema(contract.registry_subject, avro_schema(schema))
+    ContractVersion.objects.create(
+        contract=contract,
+        version=1,
+        schema=schema,
+        status="deprecated",
+        registry_subject=contract.registry_subject,
+        registry_schema_id=schema_id,
+    )
+    # The same schema under a subject of its own has the same id.
+    member = user_client(registry_url, pm.username)
+    assert member.register_schema("mirror-value", avro_schema(schema)) == schema_id
+
+    for client, subject in ((member, "mirror-value"), (publisher, contract.registry_subject)):
+        assert client.delete_version(subject, 1) == 1  # soft: the id stays readable
+        for delete, args in (
+            (client.delete_version, (subject, 1)),
+            (client.delete_subject, (subject,)),
+        ):
+            error = error_of(delete, *args, permanent=True)
+            assert (error.http_status_code, error.error_code) == (422, 42205)
+            assert "Deprecate the contract version instead" in error.error_message
+    reader = SchemaRegistryClient({"url": registry_url})
+    assert json.loads(reader.get_schema(schema_id).schema_str) == schema
+
+
+def test_unexpected_failures_are_confluent_errors_too(client, monkeypatch, settings) -> None:
+    def broken(deleted: bool) -> list[str]:
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(store, "subjects", broken)
+    response = client.get("/registry/subjects")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/vnd.schemaregistry.v1+json"
+    assert response.json() == {
+        "error_code": 50001,
+        "message": "Error in the backend data store: database is locked",
+    }
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    too_big = client.post(
+        "/registry/compatibility/subjects/s/versions",
+        {"schema": "x" * 200},
+        content_type="application/json",
+    )
+    assert (too_big.status_code, too_big.json()["error_code"]) == (413, 413)

@@ -1,5 +1,6 @@
 """Replaying unmatched events after a fix: they match now, and a second replay adds nothing."""
 
+import io
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -58,27 +59,42 @@ def event_ids(topic: str) -> list[str]:
 def test_replay_after_publishing_the_contract_matches_once(recorded):
     signup = make_contract("signed_up", SIGNUP)
 
-    call_command("replay_unmatched", "--event", "signed_up")
-    call_command("replay_unmatched", "--event", "signed_up")
+    outputs = [io.StringIO(), io.StringIO()]
+    for out in outputs:
+        call_command("replay_unmatched", "--event", "signed_up", stdout=out, stderr=out)
 
     assert event_ids(signup.output_topic) == sorted(e["event_id"] for e in recorded["signup"])
     first, second = ReplayRun.objects.order_by("pk")
     assert (first.status, first.matched, first.already_replayed) == ("succeeded", 5, 0)
     assert (second.matched, second.already_replayed, second.selected) == (0, 5, 5)
-    assert first.scanned == 8  # the whole unmatched topic: 5 signups and 3 bad checkouts
+    # The whole unmatched topic, 5 signups and 3 bad checkouts, and not the commit markers of
+    # the transactions that wrote it, which take offsets too.
+    assert (first.scanned, first.total) == (8, 8)
+    assert [out.getvalue() for out in outputs] == [
+        f"replay {first.pk} (succeeded): read 8 unmatched events, selected 5: 5 matched now, "
+        "0 still unmatched, 0 matched by an earlier replay\n",
+        f"replay {second.pk} (succeeded): read 8 unmatched events, selected 5: 0 matched now, "
+        "0 still unmatched, 5 matched by an earlier replay\n",
+    ]
     group = UnmatchedGroup.objects.get(event_name="signed_up")
     assert (group.count, group.resolved_count) == (5, 5)
     matched = read_topic(signup.output_topic)[0]
     assert decode_header(dict(matched.headers())[ENVELOPE_HEADER])["contract_version"] == 1
 
 
-def test_replay_all_leaves_still_broken_events_alone(recorded):
+def test_replay_all_leaves_still_broken_events_alone(recorded, settings):
+    settings.REPLAY_BATCH_SIZE = 4
     make_contract("signed_up", SIGNUP)
+    progress = io.StringIO()
 
-    call_command("replay_unmatched", "--all")
+    call_command("replay_unmatched", "--all", stdout=io.StringIO(), stderr=progress)
 
     run = ReplayRun.objects.get()
     assert (run.selected, run.matched, run.still_unmatched) == (8, 5, 3)
+    lines = progress.getvalue().splitlines()  # one after each batch of 4
+    assert [line.split(":")[0] for line in lines] == [f"replay {run.pk} (running)"] * 2
+    assert "selected 4: " in lines[0] and "selected 8: " in lines[1]
+    assert "read 8 of at most " in lines[1] and "{" not in progress.getvalue()
 
 
 def test_replay_by_group_and_time_range(recorded):

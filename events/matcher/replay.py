@@ -152,6 +152,20 @@ def replay(run: ReplayRun, on_progress: Callable[[ReplayRun], None] = lambda run
         on_progress(run)
 
 
+def summary(run: ReplayRun) -> str:
+    """The run's counts in a sentence, for people."""
+    read = (
+        f"read {run.scanned} unmatched events"
+        if run.status == ReplayRun.Status.SUCCEEDED
+        else f"read {run.scanned} of at most {run.total} unmatched events"
+    )
+    return (
+        f"replay {run.pk} ({run.status}): {read}, selected {run.selected}: {run.matched} "
+        f"matched now, {run.still_unmatched} still unmatched, {run.already_replayed} matched "
+        "by an earlier replay"
+    )
+
+
 def _read(run: ReplayRun, replay_filter: ReplayFilter) -> Iterator[Candidate]:
     """The selected records of the unmatched topic, up to where it ended when the run began."""
     topic = settings.KAFKA_UNMATCHED_TOPIC
@@ -189,6 +203,9 @@ def _read(run: ReplayRun, replay_filter: ReplayFilter) -> Iterator[Candidate]:
             if candidate is not None:
                 run.selected += 1
                 yield candidate
+        # Until now ``total`` counted offsets, which commit markers of the transactions that
+        # wrote the topic take too; now that every record is read, it is the number of events.
+        run.total = run.scanned
     finally:
         consumer.close()
 

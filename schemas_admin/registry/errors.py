@@ -2,11 +2,14 @@
 
 
 class RegistryError(Exception):
-    def __init__(self, status: int, code: int, message: str) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds, for 429
 
 
 def subject_not_found(subject: str) -> RegistryError:

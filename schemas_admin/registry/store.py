@@ -9,7 +9,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from .. import avro
-from ..models import CompatibilityMode, RegistrySchema, SubjectConfig, SubjectVersion
+from ..models import (
+    CompatibilityMode,
+    ContractVersion,
+    RegistrySchema,
+    SubjectConfig,
+    SubjectVersion,
+)
+from ..versions import RELEASED
 from . import errors
 
 DEFAULT_COMPATIBILITY = CompatibilityMode.BACKWARD
@@ -106,10 +113,12 @@ def parse_version(version: str) -> int | None:
 
 
 def subject_version(subject: str, version: str, deleted: bool = False) -> SubjectVersion:
+    """``version`` of ``subject``; "latest" is the newest live version, as in Confluent's
+    registry (so after a soft delete of the latest, it is the next live one)."""
     number = parse_version(version)
-    found = versions(subject, deleted)
     if number is None:
-        return found[-1]
+        return versions(subject, deleted=False)[-1]
+    found = versions(subject, deleted)
     for row in found:
         if row.version == number:
             return row
@@ -254,6 +263,7 @@ def delete_version(subject: str, version: str, permanent: bool) -> int:
     if referenced_by(row):
         raise errors.reference_exists(subject, row.version)
     if permanent:
+        refuse_if_published(row)
         row.delete()
     else:
         row.deleted = True
@@ -280,12 +290,32 @@ def delete_subject(subject: str, permanent: bool) -> list[int]:
     for row in targets:
         if referenced_by(row):
             raise errors.reference_exists(subject, row.version)
+        if permanent:
+            refuse_if_published(row)
     with transaction.atomic():
         if permanent:
             SubjectVersion.objects.filter(pk__in=[row.pk for row in targets]).delete()
         else:
             SubjectVersion.objects.filter(pk__in=[row.pk for row in targets]).update(deleted=True)
     return [row.version for row in targets]
+
+
+def refuse_if_published(row: SubjectVersion) -> None:
+    """Events in Kafka carry the schema ids of published contract versions: those must stay
+    readable, so their subject versions are never deleted for good."""
+    user = (
+        ContractVersion.objects.filter(status__in=RELEASED, registry_schema_id=row.schema_id)
+        .select_related("contract")
+        .first()
+    )
+    if user is not None:
+        raise errors.RegistryError(
+            422,
+            42205,
+            f"Subject '{row.subject}' version {row.version} has schema id {row.schema_id}, "
+            f"which published data uses ({user}, {user.status}): it cannot be deleted "
+            "permanently. Deprecate the contract version instead.",
+        )
 
 
 def schema_body(schema: RegistrySchema) -> dict[str, Any]:

@@ -1,19 +1,23 @@
 """Confluent Schema Registry REST endpoints; the logic lives in ``store``."""
 
 import json
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import store
-from .auth import require_write
+from .auth import require_read, require_write
 from .errors import RegistryError, bad_request, no_subject_config
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 View = Callable[..., Any]
+logger = logging.getLogger(__name__)
 
 
 def respond(body: Any, status: int = 200) -> HttpResponse:
@@ -21,9 +25,10 @@ def respond(body: Any, status: int = 200) -> HttpResponse:
     return HttpResponse(text, status=status, content_type=CONTENT_TYPE)
 
 
-def endpoint(*methods: str) -> Callable[[View], View]:
-    """Allow ``methods``; turn return values into JSON and RegistryErrors into Confluent
-    error bodies."""
+def endpoint(*methods: str, reads: tuple[str, ...] = ("GET",)) -> Callable[[View], View]:
+    """Allow ``methods`` (those in ``reads`` read: they pass ``require_read``; views check
+    writes themselves); turn return values into JSON and every error, expected or not, into
+    a Confluent error body (clients parse those; an HTML error page would confuse them)."""
 
     def decorate(view: View) -> View:
         @csrf_exempt
@@ -32,16 +37,38 @@ def endpoint(*methods: str) -> Callable[[View], View]:
             try:
                 if request.method not in methods:
                     raise RegistryError(405, 405, "HTTP 405 Method Not Allowed")
+                if request.method in reads:
+                    require_read(request)
                 return respond(view(request, *args, **kwargs))
             except RegistryError as exc:
-                response = respond({"error_code": exc.code, "message": exc.message}, exc.status)
-                if exc.status == 401:
-                    response["WWW-Authenticate"] = 'Basic realm="schema-registry"'
-                return response
+                return error_response(exc)
+            except Exception as exc:
+                return error_response(unexpected(request, exc))
 
         return handle
 
     return decorate
+
+
+def error_response(exc: RegistryError) -> HttpResponse:
+    response = respond({"error_code": exc.code, "message": exc.message}, exc.status)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="schema-registry"'
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def unexpected(request: HttpRequest, exc: Exception) -> RegistryError:
+    """The Confluent error for an exception no registry code anticipated."""
+    if isinstance(exc, RequestDataTooBig):
+        return RegistryError(413, 413, "The request body is too large.")
+    if isinstance(exc, SuspiciousOperation):
+        return bad_request(f"Bad request: {exc}")
+    logger.exception("registry: %s %s failed", request.method, request.path)
+    if isinstance(exc, DatabaseError):
+        return RegistryError(500, 50001, f"Error in the backend data store: {exc}")
+    return RegistryError(500, 500, f"Internal server error: {type(exc).__name__}")
 
 
 def flag(request: HttpRequest, name: str) -> bool:
@@ -65,7 +92,7 @@ def subjects(request: HttpRequest) -> list[str]:
     return store.subjects(flag(request, "deleted"))
 
 
-@endpoint("POST", "DELETE")
+@endpoint("POST", "DELETE", reads=("POST",))
 def subject(request: HttpRequest, subject: str) -> Any:
     if request.method == "POST":
         found = store.lookup(
@@ -129,7 +156,7 @@ def schema_types(request: HttpRequest) -> list[str]:
     return ["AVRO"]
 
 
-@endpoint("POST")
+@endpoint("POST", reads=("POST",))
 def compatibility(request: HttpRequest, subject: str, version: str | None = None) -> dict:
     reasons = store.check(subject, version, body(request), flag(request, "normalize"))
     result: dict[str, Any] = {"is_compatible": not reasons}

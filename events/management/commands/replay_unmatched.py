@@ -2,9 +2,9 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from events.matcher.replay import ReplayFilter, replay
+from events.matcher.replay import ReplayFilter, replay, summary
 from events.models import ReplayRun, UnmatchedGroup
-from events.tasks import progress, replay_unmatched
+from events.tasks import replay_unmatched
 
 
 class Command(BaseCommand):
@@ -50,8 +50,12 @@ class Command(BaseCommand):
             result = replay_unmatched.delay(run.pk)
             self.stdout.write(f"replay {run.pk} queued as task {result.id}")
             return
-        replay(run, lambda run: self.stderr.write(f"{progress(run)}"))
-        self.stdout.write(
-            f"replay {run.pk}: {run.matched} matched, {run.still_unmatched} still unmatched, "
-            f"{run.already_replayed} already replayed ({run.scanned} records read)"
-        )
+        try:
+            replay(run, self.report_progress)
+        except Exception as exc:
+            raise CommandError(f"{summary(run)}; it failed: {exc}") from exc
+        self.stdout.write(summary(run))
+
+    def report_progress(self, run: ReplayRun) -> None:
+        if run.status == ReplayRun.Status.RUNNING:  # the final counts go to stdout
+            self.stderr.write(summary(run))

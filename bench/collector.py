@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import runpy
+import secrets
 import shutil
 import signal
 import subprocess
@@ -140,6 +141,7 @@ def configure_django(work: Path, broker: KafkaBroker) -> None:
     """Point this process (and, through os.environ, gunicorn) at the private services."""
     os.environ.update(
         DJANGO_SETTINGS_MODULE="analytics_site.settings",
+        SECRET_KEY=secrets.token_urlsafe(50),  # a throwaway deployment's own key
         DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
         KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
         KAFKA_RAW_TOPIC="bench.events.raw",

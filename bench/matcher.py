@@ -18,6 +18,7 @@ passthrough (the aim: 0.5 or better).
 import argparse
 import os
 import random
+import secrets
 import sys
 import tempfile
 import time
@@ -164,6 +165,7 @@ def setup_django(workdir: Path, bootstrap: str) -> None:
             "KAFKA_TOPIC_PARTITIONS": str(PARTITIONS),
             "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "analytics_site.settings",
+            "SECRET_KEY": secrets.token_urlsafe(50),  # a throwaway deployment's own key
         }
     )
     import django

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -339,7 +340,7 @@ def worker(args: argparse.Namespace) -> None:
 
 def run_on(database_url: str, args: argparse.Namespace) -> dict:
     env = {**os.environ, "DATABASE_URL": database_url, "DATABASE_CONN_MAX_AGE": "0"}
-    env.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-xxxxxxxx")
+    env.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # a throwaway deployment's own key
     command = [
         sys.executable,
         __file__,

@@ -11,14 +11,16 @@ records, one after the other:
    unmatched ones in the database.
 
 After one uncounted passthrough pass that warms the broker up, each runs ``--rounds`` times,
-alternating; the best round of each counts. It prints events/s and the matcher's ratio to the
-passthrough (the aim: 0.5 or better).
+alternating. It prints each round's events/s and the matcher's ratio to the passthrough of its
+round, and the median ratio (the aim: 0.7 or better). Both use the same pipelined policy: a
+batch's transaction commits while the next batch is read (and, for the matcher, matched).
 """
 
 import argparse
 import os
 import random
 import secrets
+import statistics
 import sys
 import tempfile
 import time
@@ -30,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from devservices.kafka import KafkaBroker  # noqa: E402
 
-AIM_RATIO = 0.5
+AIM_RATIO = 0.7
 BAD_SHARE = 0.05
 PARTITIONS = 6
 
@@ -267,7 +269,7 @@ def measure(processor, name: str, expected: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-matcher-") as tmp:
@@ -290,16 +292,18 @@ def main() -> None:
             )
             # The broker's JVM needs a pass to warm up; that pass does not count.
             measure(Passthrough(), "warm-up", options.events)
-            results: dict[str, list[float]] = {"passthrough": [], "matcher": []}
-            for _ in range(options.rounds):
-                results["passthrough"].append(measure(Passthrough(), "passthrough", options.events))
-                results["matcher"].append(measure(MatchProcessor(), "matcher", options.events))
-            for name, rates in results.items():
-                rounds = ", ".join(f"{rate:,.0f}" for rate in rates)
-                print(f"{name:12} {max(rates):>10,.0f} events/s   (rounds: {rounds})")
-            ratio = max(results["matcher"]) / max(results["passthrough"])
+            # Rounds alternate, so that each matcher pass has a ceiling measured next to it: on a
+            # shared machine the rates drift by a factor of two within minutes.
+            ratios = []
+            print(f"{'round':>5} {'passthrough ev/s':>17} {'matcher ev/s':>13} {'ratio':>6}")
+            for number in range(1, options.rounds + 1):
+                ceiling = measure(Passthrough(), "passthrough", options.events)
+                rate = measure(MatchProcessor(), "matcher", options.events)
+                ratios.append(rate / ceiling)
+                print(f"{number:>5} {ceiling:>17,.0f} {rate:>13,.0f} {rate / ceiling:>6.2f}")
+            ratio = statistics.median(ratios)
             verdict = "meets" if ratio >= AIM_RATIO else "misses"
-            print(f"ratio        {ratio:10.2f}   ({verdict} the aim of {AIM_RATIO})")
+            print(f"median ratio {ratio:.2f}   ({verdict} the aim of {AIM_RATIO})")
             unmatched = sum(UnmatchedGroup.objects.values_list("count", flat=True))
             print(f"unmatched recorded in the database: {unmatched} over {options.rounds} rounds")
         finally:

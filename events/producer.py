@@ -83,12 +83,16 @@ def _reports(
     reports: queue.SimpleQueue[KafkaError | None], count: int, deadline: float
 ) -> list[KafkaError | None]:
     """The ``count`` delivery reports of one send(), as they arrive before ``deadline``."""
-    arrived = []
-    try:
-        for _ in range(count):
+    arrived: list[KafkaError | None] = []
+    while len(arrived) < count:
+        try:
             arrived.append(reports.get(timeout=max(0.0, deadline - time.monotonic())))
-    except queue.Empty:
-        raise DeliveryFailed("Kafka did not acknowledge the events in time") from None
+            # Reports come in bursts (one a produce request): take what is there at once.
+            while len(arrived) < count:
+                arrived.append(reports.get_nowait())
+        except queue.Empty:
+            if time.monotonic() >= deadline:
+                raise DeliveryFailed("Kafka did not acknowledge the events in time") from None
     return arrived
 
 

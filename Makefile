@@ -23,11 +23,17 @@ $(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(BIN)/pyth
 	$(BIN)/pip install -q -r requirements/dev.txt
 	touch $@ $(VENV)/.base-installed
 
+# The dashboard's front-end libraries (uPlot, htmx), pinned in package-lock.json; Django serves
+# them from node_modules/ (STATICFILES_DIRS): no build step.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Starts Kafka (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), the web server, the matcher,
 # a Celery worker (with its beat scheduler) and the sinks in the foreground; Ctrl-C stops them all.
 # Development mode: without SECRET_KEY, a key is generated once into var/secret-key and reused.
 run: export DJANGO_DEV_MODE = 1
-run: $(VENV)/.base-installed
+run: $(VENV)/.base-installed node_modules/.installed
 	$(BIN)/python -m devservices fetch-kafka
 	rm -rf var/prometheus && mkdir -p var/prometheus var/celery/queue var/celery/processed
 	$(BIN)/python manage.py migrate --noinput -v0
@@ -40,7 +46,7 @@ run: $(VENV)/.base-installed
 
 # Installs what the suite needs (Debian packages when missing, Python packages, Kafka jars),
 # then runs it. The suite starts and stops its own Kafka, PostgreSQL and Redis on free ports.
-test: system-packages $(VENV)/.dev-installed
+test: system-packages $(VENV)/.dev-installed node_modules/.installed
 	$(BIN)/python -m devservices fetch-kafka
 	$(BIN)/python -m devservices fetch-toolchains
 	$(BIN)/ruff check .
@@ -64,3 +70,4 @@ bench: system-packages $(VENV)/.dev-installed
 	-$(BIN)/python bench/collector.py $(BENCH_ARGS)
 	$(BIN)/python bench/matcher.py
 	$(BIN)/python bench/sinks.py
+	$(BIN)/python bench/dashboard.py

@@ -309,3 +309,33 @@ SINK_UPLOAD_RETRY_SECONDS = env.float("SINK_UPLOAD_RETRY_SECONDS", default=60.0)
 SINK_OFFSET_METADATA_MAX_BYTES = env.int("SINK_OFFSET_METADATA_MAX_BYTES", default=4096)
 SINK_CONTRACT_REFRESH_SECONDS = env.float("SINK_CONTRACT_REFRESH_SECONDS", default=10.0)
 SINK_METRICS_PORT = env.int("SINK_METRICS_PORT", default=0)
+
+# --- Dashboard (events.dashboard; docs/dashboard.md) ------------------------------------------
+INSTALLED_APPS += ["django.contrib.humanize", "events.dashboard"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
+LOGOUT_REDIRECT_URL = "login"
+# Front-end libraries installed by npm (package.json), served like the apps' static files.
+STATICFILES_DIRS = [
+    ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
+# Traffic counts: minutes are kept this many hours, then folded into hours; hours are kept this
+# many days, then folded into days; days are deleted after the retention.
+TRAFFIC_MINUTES_HOURS = env.int("TRAFFIC_MINUTES_HOURS", default=6)
+TRAFFIC_HOURS_DAYS = env.int("TRAFFIC_HOURS_DAYS", default=7)
+TRAFFIC_RETENTION_DAYS = env.int("TRAFFIC_RETENTION_DAYS", default=90)
+TRAFFIC_ROLLUP_SECONDS = env.float("TRAFFIC_ROLLUP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["rollup-traffic"] = {
+    "task": "events.dashboard.tasks.rollup_traffic",
+    "schedule": TRAFFIC_ROLLUP_SECONDS,
+}
+# Alerts on the unmatched share: checked every ALERTS_CHECK_SECONDS by beat; email goes through
+# EMAIL_URL (default: printed to the worker's console), e.g. smtp+tls://user:pass@host:587.
+ALERTS_CHECK_SECONDS = env.float("ALERTS_CHECK_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["check-alerts"] = {
+    "task": "events.dashboard.tasks.check_alerts",
+    "schedule": ALERTS_CHECK_SECONDS,
+}
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="analytics@localhost")

@@ -5,6 +5,7 @@ external one (SCHEMA_REGISTRY_URL) or the built-in one, so both paths run the sa
 """
 
 import json
+from collections.abc import Callable
 from functools import partial
 
 from confluent_kafka import KafkaException
@@ -22,6 +23,7 @@ from analytics_site.kafka import create_topics
 from . import history, versions
 from .models import ContractVersion, EventContract
 from .registry.auth import PUBLISHER, publisher_password
+from .registry.local import LocalRegistry
 
 Status = ContractVersion.Status
 State = ContractVersion.PublishState
@@ -57,8 +59,13 @@ def problems(version: ContractVersion) -> list[str]:
     ) or versions.compatibility_problems(contract, version.schema, version.version)
 
 
-def publish(version: ContractVersion, user: AbstractBaseUser | None) -> None:
-    """Make a draft published (immutable from now on) and queue its push to the registry."""
+def publish(
+    version: ContractVersion,
+    user: AbstractBaseUser | None,
+    send: Callable[[ContractVersion], None] | None = None,
+) -> None:
+    """Make a draft published (immutable from now on) and queue its push to the registry
+    (``send`` replaces the queueing, for a push that cannot wait for a worker)."""
     with transaction.atomic():
         EventContract.objects.select_for_update().get(pk=version.contract_id)
         version.refresh_from_db()
@@ -74,7 +81,7 @@ def publish(version: ContractVersion, user: AbstractBaseUser | None) -> None:
         history.record(
             version.contract, "published", user=user, version=version, details=version.changelog
         )
-        enqueue(version)
+        (send or enqueue)(version)
 
 
 def retry(version: ContractVersion, user: AbstractBaseUser | None) -> None:
@@ -114,7 +121,9 @@ class EarlierVersionFailed(Exception):
         self.cause = cause
 
 
-def push(version: ContractVersion) -> int:
+def push(
+    version: ContractVersion, client: "SchemaRegistryClient | LocalRegistry | None" = None
+) -> int:
     """Register ``version`` under its subject with the contract's compatibility level and
     create its output topic; return the registry's schema id.
 
@@ -123,7 +132,7 @@ def push(version: ContractVersion) -> int:
     does not have yet are registered first. Registering one twice is harmless.
     """
     contract = version.contract
-    client = registry_client()
+    client = client or registry_client()
     client.set_compatibility(version.registry_subject, contract.compatibility)
     earlier = contract.versions.filter(
         status__in=versions.RELEASED, version__lt=version.version, registry_schema_id=None
@@ -138,7 +147,9 @@ def push(version: ContractVersion) -> int:
     return schema_id
 
 
-def register(client: SchemaRegistryClient, version: ContractVersion, why: str = "") -> int:
+def register(
+    client: "SchemaRegistryClient | LocalRegistry", version: ContractVersion, why: str = ""
+) -> int:
     schema_id = client.register_schema(
         version.registry_subject, Schema(json.dumps(version.schema), "AVRO")
     )

@@ -136,6 +136,6 @@ def test_bootstrap_demo_is_repeatable_and_its_key_works(settings, tmp_path, caps
     assert "curl -i -X POST" in output
 
 
-def test_the_root_leads_to_the_admin(client):
+def test_the_root_leads_to_the_dashboard(client):
     response = client.get("/")
-    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    assert (response.status_code, response["Location"]) == (302, "/dashboard/")

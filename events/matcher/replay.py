@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
@@ -30,7 +31,7 @@ from analytics_site.kafka import client_config
 from events.models import ReplayedEvent, ReplayRun, UnmatchedGroup
 
 from .contracts import ContractBook
-from .match import Matched, match
+from .match import Matched, Unmatched, match
 from .transactional import TransactionalProducer
 from .unmatched import OVERFLOW
 
@@ -39,13 +40,21 @@ TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class ReplayFilter:
-    """Which unmatched events to replay; ``None`` (or ``*`` of an overflow group) means any."""
+    """Which unmatched events to replay; ``None`` (or ``*`` of an overflow group) means any.
+
+    ``groups`` selects events of any of these (event name, reason, field) groups; the tuples of
+    client apps, platforms and app versions are read from the raw event. Empty means any.
+    """
 
     event_name: str | None = None
     reason: str | None = None
     field: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    groups: tuple[tuple[str, str, str], ...] = ()
+    client_apps: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    app_versions: tuple[str, ...] = ()
 
     @classmethod
     def for_group(cls, group: UnmatchedGroup, **times: datetime | None) -> "ReplayFilter":
@@ -54,27 +63,53 @@ class ReplayFilter:
     @classmethod
     def from_json(cls, data: dict) -> "ReplayFilter":
         times = {k: datetime.fromisoformat(data[k]) for k in ("since", "until") if data.get(k)}
-        return cls(data.get("event_name"), data.get("reason"), data.get("field"), **times)
+        lists = {k: tuple(data.get(k, ())) for k in ("client_apps", "platforms", "app_versions")}
+        groups = tuple(tuple(group) for group in data.get("groups", ()))
+        return cls(
+            data.get("event_name"),
+            data.get("reason"),
+            data.get("field"),
+            **times,
+            groups=groups,
+            **lists,
+        )
 
     def as_json(self) -> dict:
         return {
             key: value.isoformat() if isinstance(value, datetime) else value
             for key, value in asdict(self).items()
-            if value is not None
+            if value is not None and value != ()
         }
 
-    def selects(self, reason: dict, timestamp: datetime) -> bool:
+    def selects(self, reason: dict, timestamp: datetime, event: Any = None) -> bool:
+        key = (
+            reason.get("event_name") or "",
+            reason.get("reason"),
+            reason.get("group_field") or "",
+        )
         return (
-            _same(self.event_name, reason.get("event_name") or "")
-            and _same(self.reason, reason.get("reason"))
-            and _same(self.field, reason.get("group_field") or "")
+            _same(self.event_name, key[0])
+            and _same(self.reason, key[1])
+            and _same(self.field, key[2])
             and (self.since is None or timestamp >= self.since)
             and (self.until is None or timestamp < self.until)
+            and (not self.groups or any(_same_group(group, key) for group in self.groups))
+            and _sent_by(event, "client_app", self.client_apps)
+            and _sent_by(event, "platform", self.platforms)
+            and _sent_by(event, "app_version", self.app_versions)
         )
 
 
 def _same(wanted: str | None, actual: str | None) -> bool:
     return wanted is None or wanted in (OVERFLOW, actual)
+
+
+def _same_group(wanted: tuple[str, ...], key: tuple) -> bool:
+    return all(_same(w, actual) for w, actual in zip(wanted, key, strict=True))
+
+
+def _sent_by(event: Any, name: str, wanted: tuple[str, ...]) -> bool:
+    return not wanted or (isinstance(event, dict) and event.get(name) in wanted)
 
 
 @dataclass(frozen=True)
@@ -200,7 +235,7 @@ def _candidate(message: Message, replay_filter: ReplayFilter) -> Candidate | Non
     record = msgspec.json.decode(message.value())
     _, timestamp_ms = message.timestamp()
     seen = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
-    if not replay_filter.selects(record["reason"], seen):
+    if not replay_filter.selects(record["reason"], seen, record.get("event")):
         return None
     if "event" in record:
         raw = msgspec.json.encode(record["event"])
@@ -233,13 +268,13 @@ def _replay_once(
 ) -> None:
     done = _already_replayed(batch)
     outputs, ledger, resolved = [], [], Counter()
-    still_unmatched = 0
+    failures: list[Unmatched] = []
     for candidate in batch:
         if candidate.source in done:
             continue
         outcome = match(candidate.raw, book, settings.MATCHER_MAX_EVENT_BYTES)
         if not isinstance(outcome, Matched):
-            still_unmatched += 1
+            failures.append(outcome)
             continue
         outputs.append(outcome)
         topic, partition, offset = candidate.source
@@ -263,7 +298,27 @@ def _replay_once(
         _resolve(key, count)
     run.already_replayed += len(done)
     run.matched += len(outputs)
-    run.still_unmatched += still_unmatched
+    run.still_unmatched += len(failures)
+    run.failures = _count_failures(run.failures, failures)
+
+
+def _count_failures(counted: list[dict], failures: list[Unmatched]) -> list[dict]:
+    """Why events still fail: one entry per (event, reason, field), with a message, most first."""
+    entries = {(e["event_name"], e["reason"], e["field"]): e for e in counted}
+    for failure in failures:
+        key = (failure.event_name or "", failure.reason.value, failure.group_field)
+        entry = entries.setdefault(
+            key,
+            {
+                "event_name": key[0],
+                "reason": key[1],
+                "field": key[2],
+                "count": 0,
+                "message": failure.message,
+            },
+        )
+        entry["count"] += 1
+    return sorted(entries.values(), key=lambda entry: -entry["count"])
 
 
 def _already_replayed(batch: list[Candidate]) -> set[tuple[str, int, int]]:

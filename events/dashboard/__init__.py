@@ -1,0 +1,1 @@
+"""The analysts' dashboard: traffic quality, unmatched groups, replays, drafts and alerts."""

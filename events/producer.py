@@ -38,7 +38,8 @@ class AckingProducer:
         )
         self._fatal: KafkaError | None = None
         self._closed = threading.Event()
-        threading.Thread(target=self._serve_delivery_reports, daemon=True).start()
+        self._reporter = threading.Thread(target=self._serve_delivery_reports, daemon=True)
+        self._reporter.start()
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():  # the producer cannot be used any more: get_producer() replaces it
@@ -73,7 +74,9 @@ class AckingProducer:
         return self._fatal is not None
 
     def close(self) -> None:
+        """Stop serving delivery reports and let librdkafka's handle go."""
         self._closed.set()
+        self._reporter.join()
 
     def list_topics(self, topic: str, timeout: float) -> ClusterMetadata:
         return self._producer.list_topics(topic, timeout=timeout)

@@ -9,8 +9,19 @@ from rest_framework.test import APIClient
 
 from analytics_site.kafka import create_topics
 from devservices.kafka import KafkaBroker
+from events import producer
 from events.models import ClientAPIKey, ClientApp
 from tests.services import broker_key
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _web_producer_released():
+    """Drop the web process's producer before the suite stops Kafka, so that librdkafka does not
+    spend the shutdown logging that the broker is gone."""
+    yield
+    if producer._producer is not None:
+        producer._producer.close()
+        producer._producer = None
 
 
 @pytest.fixture

@@ -140,7 +140,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Event analytics platform API",
-    "DESCRIPTION": "Collector API: send analytics events as JSON; they land in Kafka.",
+    "DESCRIPTION": (
+        "The collector (send analytics events as JSON; they land in Kafka once acknowledged) "
+        "and the typed tracking code generated from the published contracts."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -70,7 +70,6 @@ class ConsumerLoop:
     def __init__(self, policy: Policy, config: ConsumerConfig) -> None:
         self.policy = policy
         self.config = config
-        self.stopping = False
         self.assigned: set[tuple[str, int]] = set()
         self.topics: tuple[str, ...] = ()
         # Partitions to read again that a rebalance callback named while a batch was being
@@ -107,12 +106,12 @@ class ConsumerLoop:
         logger.info("%s: subscribed to %s", self.config.name, ", ".join(topics))
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
-        """Process batches until ``stop()`` is called or ``should_stop()`` is true; then let the
-        policy finish and close the consumer."""
+        """Process batches until ``should_stop()`` is true (a signal handler's flag, say); then
+        let the policy finish and close the consumer."""
         self.policy.start(self.consumer)
         self.subscribe(self.config.topics)
         try:
-            while not self.stopping and not should_stop():
+            while not should_stop():
                 self.rewind(self.policy.tick())
                 messages = self.consumer.consume(self.config.batch_size, self.config.batch_seconds)
                 owned = self._owned(messages)
@@ -126,9 +125,6 @@ class ConsumerLoop:
         finally:
             self.consumer.close()
             self._forget_lag()
-
-    def stop(self) -> None:
-        self.stopping = True
 
     def rewind(self, partitions: Reread) -> None:
         """Seek the owned ones of ``partitions`` back to the group's committed offsets."""

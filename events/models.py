@@ -158,16 +158,14 @@ class ReplayedEvent(models.Model):
         return f"{self.source_topic}/{self.source_partition}@{self.source_offset}"
 
 
-class TrafficCount(models.Model):
-    """How many raw events the matcher saw in one minute with the same dimensions.
-
-    ``reason`` is empty for matched events; for unmatched ones, ``reason`` and ``field`` are
-    those of the unmatched group. The matcher appends rows per batch (several rows may share a
-    key: readers sum ``count``); the hourly roll-up task merges them and folds old minutes into
-    hours, so the table stays bounded. ``contract_version`` is 0 when no version applies.
+class TrafficFields(models.Model):
+    """How many events of one period had the same dimensions: the fields that the matcher's
+    ``TrafficCount`` rows and the dashboard's summaries of them (``events.dashboard.models``)
+    share. ``reason`` is empty for matched events; for unmatched ones, ``reason`` and ``field``
+    are those of the unmatched group. ``contract_version`` is 0 when no version applies.
     """
 
-    minute = models.DateTimeField(help_text="Start of the minute (or hour, once rolled up).")
+    minute = models.DateTimeField(help_text="Start of the minute (or hour, or day) counted.")
     event_name = models.CharField(max_length=128)
     contract_version = models.PositiveIntegerField(default=0)
     reason = models.CharField(max_length=32, blank=True)
@@ -177,38 +175,71 @@ class TrafficCount(models.Model):
     app_version = models.CharField(max_length=64, blank=True)
     count = models.PositiveBigIntegerField()
 
+    # What tells rows of one period apart.
+    KEY_FIELDS = (
+        "event_name",
+        "contract_version",
+        "reason",
+        "field",
+        "client_app",
+        "platform",
+        "app_version",
+    )
+    # The dashboard's reads are index-only scans (also on SQLite), each in the order of its
+    # GROUP BY: traffic over time (all of it, or filtered by dimensions), the cube of
+    # dimensions, and the unmatched groups.
+    READ_ORDERS = {
+        "over_time": ("minute", "reason", "count"),
+        "by_minute": (
+            "minute",
+            "reason",
+            "event_name",
+            "client_app",
+            "platform",
+            "app_version",
+            "contract_version",
+            "count",
+        ),
+        "by_dimensions": (
+            "event_name",
+            "reason",
+            "client_app",
+            "platform",
+            "app_version",
+            "minute",
+            "count",
+        ),
+        "by_group": ("reason", "event_name", "field", "minute", "count"),
+    }
+
     class Meta:
-        # The dashboard's reads are index-only scans (also on SQLite), each in the order of its
-        # GROUP BY: traffic over time, the cube of dimensions, and the unmatched groups.
+        abstract = True
+
+
+class TrafficCount(TrafficFields):
+    """How many raw events the matcher saw in one minute with the same dimensions.
+
+    The matcher appends rows per batch (several rows may share a key: readers sum ``count``);
+    the dashboard's roll-up merges them, folds old minutes into hours and hours into days, and
+    adds the rows of complete hours to its summaries, so the table stays bounded.
+    """
+
+    summarized = models.BooleanField(
+        default=False,
+        help_text="Counted in the dashboard's hourly and daily summaries (set by the roll-up).",
+    )
+
+    class Meta:
         indexes = [
-            models.Index(
-                fields=[
-                    "minute",
-                    "reason",
-                    "event_name",
-                    "client_app",
-                    "platform",
-                    "app_version",
-                    "contract_version",
-                    "count",
-                ],
-                name="traffic_by_minute",
+            *(
+                models.Index(fields=list(fields), name=f"traffic_{kind}")
+                for kind, fields in TrafficFields.READ_ORDERS.items()
             ),
+            # Rows the summaries do not hold yet: the current hour's, and late arrivals. Narrow
+            # on purpose: PostgreSQL never shrinks an index, and marking a month of rows at
+            # once would leave a wide one so large that its planner would scan the table.
             models.Index(
-                fields=[
-                    "event_name",
-                    "reason",
-                    "client_app",
-                    "platform",
-                    "app_version",
-                    "minute",
-                    "count",
-                ],
-                name="traffic_by_dimensions",
-            ),
-            models.Index(
-                fields=["reason", "event_name", "field", "minute", "count"],
-                name="traffic_by_group",
+                fields=["minute"], condition=models.Q(summarized=False), name="traffic_pending"
             ),
         ]
 

@@ -13,6 +13,7 @@ from django.core.validators import (
 from django.db import models
 
 from events.envelope import EVENT_NAME_PATTERN
+from events.models import TrafficFields
 
 
 class AlertRule(models.Model):
@@ -80,3 +81,36 @@ class AlertRule(models.Model):
                 raise ValidationError({"emails": f"{address!r} is not an email address."}) from None
         if not self.recipients() and not self.webhook_url:
             raise ValidationError("Give email addresses, a webhook, or both: someone must hear it.")
+
+
+class TrafficSummary(TrafficFields):
+    """The matcher's traffic counts summed per key over a whole period (``minute`` is its
+    start), kept by the roll-up so that wide views read a row per key and period instead of a
+    row per key and minute or hour. A ``TrafficCount`` row is in the summaries once the roll-up
+    has marked it ``summarized``; readers add the rows not marked yet (see ``traffic.py``)."""
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", *TrafficFields.KEY_FIELDS], name="%(class)s_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=list(fields), name=f"%(class)s_{kind}")
+            for kind, fields in TrafficFields.READ_ORDERS.items()
+        ]
+
+
+class HourlyTraffic(TrafficSummary):
+    """Complete hours of the last TRAFFIC_MINUTES_HOURS, where the counts are still per minute."""
+
+    class Meta(TrafficSummary.Meta):
+        verbose_name_plural = "hourly traffic"
+
+
+class DailyTraffic(TrafficSummary):
+    """Every day with summarized rows, within TRAFFIC_RETENTION_DAYS."""
+
+    class Meta(TrafficSummary.Meta):
+        verbose_name_plural = "daily traffic"

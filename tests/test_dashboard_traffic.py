@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from events.dashboard import rollup, traffic
+from events.dashboard.models import DailyTraffic, HourlyTraffic
 from events.dashboard.traffic import Scope
 from events.models import TrafficCount
 
@@ -100,27 +101,71 @@ def test_rollup_deletes_what_is_older_than_the_retention_and_is_idempotent(tiers
 
     assert layout == [(traffic.day_floor(kept.minute), 4)]
     assert sorted(TrafficCount.objects.values_list("minute", "count")) == layout
-    assert stats == {"expired": 0, "rows_read": 0, "rows_written": 0}
+    assert stats == {"expired": 0, "summarized": 0, "rows_read": 0, "rows_written": 0}
 
 
-def test_rollup_leaves_rows_another_run_rewrote_first(tiers, monkeypatch):
+def another_run_first(monkeypatch, change) -> None:
+    """Make the roll-up's next transaction find that another run did ``change`` after this
+    run read its rows."""
+
+    @contextmanager
+    def atomic():
+        change()
+        with transaction.atomic():
+            yield
+
+    monkeypatch.setattr(rollup, "transaction", SimpleNamespace(atomic=atomic))
+
+
+def hour_rows(hour: datetime):
+    return TrafficCount.objects.filter(minute__gte=hour, minute__lt=hour + timedelta(hours=1))
+
+
+def test_a_rewrite_leaves_rows_another_run_rewrote_first(tiers, monkeypatch):
     hour = traffic.hour_floor(NOW - timedelta(hours=8))
     taken = add(hour + timedelta(minutes=1), 1)
     left = add(hour + timedelta(minutes=2), 2)
 
-    @contextmanager
-    def other_run_commits_first():
-        # Between this run's read and its delete, another run rewrote one of the rows.
+    def rewritten():
         TrafficCount.objects.filter(pk=taken.pk).delete()
         add(hour, 1)
-        with transaction.atomic():
-            yield
 
-    monkeypatch.setattr(rollup, "transaction", SimpleNamespace(atomic=other_run_commits_first))
-    rollup.rollup(NOW)
+    another_run_first(monkeypatch, rewritten)
+    rollup._rewrite(hour_rows(hour), traffic.hour_floor, Counter())
 
     assert TrafficCount.objects.aggregate(n=Sum("count"))["n"] == 3
     assert TrafficCount.objects.filter(pk=left.pk).exists()  # left to the next run
+
+
+def test_a_rewrite_leaves_rows_another_run_summarized_first(tiers, monkeypatch):
+    hour = traffic.hour_floor(NOW - timedelta(hours=8))
+    marked = add(hour + timedelta(minutes=1), 1)
+    add(hour + timedelta(minutes=2), 2)
+    rows = list(hour_rows(hour).values_list("pk", "summarized", "count"))
+
+    def summarized():
+        TrafficCount.objects.filter(pk=marked.pk).update(summarized=True)
+
+    another_run_first(monkeypatch, summarized)
+    rollup._rewrite(hour_rows(hour), traffic.hour_floor, Counter())
+
+    # Rewritten as not summarized, the marked row would count twice (it is in the summaries).
+    assert sorted(hour_rows(hour).values_list("pk", "summarized", "count")) == sorted(
+        (pk, pk == marked.pk, count) for pk, _, count in rows
+    )
+
+
+def test_summarizing_leaves_rows_another_run_changed_first(tiers, monkeypatch):
+    hour = traffic.hour_floor(NOW - timedelta(hours=2))
+    gone = add(hour + timedelta(minutes=1), 1)
+    add(hour + timedelta(minutes=2), 2)
+
+    another_run_first(monkeypatch, lambda: TrafficCount.objects.filter(pk=gone.pk).delete())
+    done = rollup._summarize_rows(hour_rows(hour), traffic.minutes_from(NOW))
+
+    assert done == 0
+    assert not TrafficCount.objects.filter(summarized=True).exists()
+    assert not DailyTraffic.objects.exists() and not HourlyTraffic.objects.exists()
 
 
 def test_timeline_breakdown_and_score_over_mixed_tiers(tiers):

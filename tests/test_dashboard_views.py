@@ -12,8 +12,9 @@ from django.test import Client
 from django.utils import timezone
 
 from events.dashboard import payload
+from events.dashboard.rollup import rollup
 from events.matcher.replay import ReplayFilter
-from events.models import ReplayRun
+from events.models import ReplayRun, TrafficCount
 from tests.contracts_fixtures import make_user
 from tests.dashboard_fixtures import event, group, traffic
 
@@ -106,6 +107,38 @@ def test_overview_shows_the_score_facets_and_groups_of_the_filter(as_analyst):
     apps = {f["param"]: f for f in filtered.context["facets"]}["app"]["values"]
     assert {v["value"] for v in apps} == {"shop-ios", "shop-web"}  # its own filter ignored
     assert "app: shop-web" in filtered.content.decode()
+
+
+def test_pages_count_what_the_roll_up_summarized_and_what_arrived_since(as_analyst, settings):
+    settings.TRAFFIC_MINUTES_HOURS, settings.TRAFFIC_HOURS_DAYS = 6, 7
+    qty = group(count=30)
+    traffic(700, ago=timedelta(days=3))
+    traffic(200, ago=timedelta(days=12))  # a day's row in the summaries
+    traffic(100, ago=timedelta(hours=3), client_app="shop-web", platform="web")
+    rollup()
+    summarized = TrafficCount.objects.filter(summarized=True)
+    assert sorted(summarized.filter(reason="").values_list("count", flat=True)) == [100, 200, 700]
+    # From the matcher after the roll-up: this minute's rows, and late ones for summarized days.
+    traffic(50)
+    traffic(9, ago=timedelta(days=3), reason="invalid_field", field="items[].qty")
+    traffic(7, ago=timedelta(days=12, minutes=30), client_app="shop-web", platform="web")
+
+    for query, matched, unmatched in (("range=7d", 850, 39), ("range=30d", 1057, 39)):
+        page = as_analyst.get(f"/dashboard/?{query}")
+        html = page.content.decode()
+        counts = page.context["counts"]
+
+        assert (counts.matched, counts.unmatched) == (matched, unmatched), query
+        chart = json.loads(re.search(r'id="overview-chart"[^>]*>(.*?)</script>', html).group(1))
+        assert (sum(chart["matched"]), sum(chart["unmatched"])) == (matched, unmatched), query
+        apps = {f["param"]: f for f in page.context["facets"]}["app"]["values"]
+        web = 100 + (7 if query == "range=30d" else 0)
+        assert [(v["value"], v["matched"], v["unmatched"]) for v in apps] == [
+            ("shop-ios", matched - web, unmatched),
+            ("shop-web", web, 0),
+        ], query
+        [row] = page.context["rows"]
+        assert (row.group, row.events, sum(row.trend)) == (qty, 39, 39), query
 
 
 def test_search_finds_groups_by_their_samples(as_analyst):

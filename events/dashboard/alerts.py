@@ -10,12 +10,11 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from .models import AlertRule
-from .traffic import MATCHED, Scope
+from .traffic import MATCHED, Scope, sums
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +38,10 @@ def measure(rule: AlertRule, now: datetime) -> Measure:
     and how many of them matched nothing."""
     since = now - timedelta(minutes=rule.window_minutes)
     dimensions = {"event_name": (rule.event_name,)} if rule.event_name else {}
-    totals = (
-        Scope(since, now, dimensions)
-        .rows()
-        .aggregate(events=Sum("count"), unmatched=Sum("count", filter=Q(reason__gt=MATCHED)))
-    )
-    return Measure(totals["events"] or 0, totals["unmatched"] or 0, since, now)
+    by_reason = sums(Scope(since, now, dimensions), ["reason"])
+    events = sum(total for _, total in by_reason)
+    unmatched = sum(total for reason, total in by_reason if reason != MATCHED)
+    return Measure(events, unmatched, since, now)
 
 
 def check_all(now: datetime | None = None) -> dict[str, int]:

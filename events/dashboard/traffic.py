@@ -2,23 +2,31 @@
 
 A row counts the events of one minute, hour or day with the same dimensions; which one depends
 on its age only (``rollup.py`` folds old minutes into hours and old hours into days, and the
-tiers never overlap), so a sum over a time range never counts an event twice. Queries group by
-the stored ``minute`` value and put it into display buckets in Python: the number of distinct
-values is bounded by the tiers (a few hundred), whereas date functions would run once per row
-(in Python, on SQLite).
+tiers never overlap), so a sum over a time range never counts an event twice.
+
+Wide views would read hundreds of thousands of those rows, so the roll-up also keeps their sums
+per key and whole hour (``HourlyTraffic``, for the hours still counted per minute) and per key
+and whole day (``DailyTraffic``), and marks the rows it added ``summarized``. Every read takes
+the whole days and hours of its range from the summaries, the rows not marked yet in them (the
+current hour's, late arrivals) and the rest of its range from the counts themselves: the sum is
+the one the counts give, at any moment, in one SQL statement. Time series are bucketed in SQL
+(from the Unix time of each row's ``minute``), so only a value per bucket reaches Python.
 """
 
-import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Sum
+from django.utils import timezone
 
-from events.models import TrafficCount
+from events.models import TrafficCount, TrafficFields
+
+from .models import DailyTraffic, HourlyTraffic
 
 MATCHED = ""  # the reason of matched events
 # The dimensions analysts filter on: TrafficCount field -> URL parameter.
@@ -29,7 +37,16 @@ DIMENSIONS = {
     "platform": "platform",
     "app_version": "app_version",
 }
-GroupKey = tuple[str, str, str]  # event name, reason, field: an unmatched group
+
+
+class GroupKey(NamedTuple):
+    """An unmatched group's key (a plain tuple of the three compares equal)."""
+
+    event_name: str
+    reason: str
+    field: str
+
+
 # Display steps, finest first; a chart has at most MAX_POINTS of them.
 STEPS = (60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 MAX_POINTS = 120
@@ -68,9 +85,8 @@ class Scope:
     until: datetime
     dimensions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     reasons: tuple[str, ...] = ()
-    # Up to now: no row is newer, so the queries leave the upper bound out. With both bounds,
-    # SQLite's planner (which has no histograms) takes a range of the minute index and sorts
-    # it, several times slower over days than the covering scan it picks otherwise.
+    # Up to now: no row is newer, so the reads leave the upper bound out (and take today's rows
+    # from today's summary).
     open_ended: bool = False
 
     def without(self, dimension: str) -> "Scope":
@@ -86,18 +102,13 @@ class Scope:
         reason = values["reason"]
         return reason == MATCHED or not self.reasons or reason in self.reasons
 
-    def rows(self) -> QuerySet[TrafficCount]:
-        rows = TrafficCount.objects.filter(minute__gte=self.since)
-        if not self.open_ended:
-            rows = rows.filter(minute__lt=self.until)
+    def narrow(self, rows: QuerySet) -> QuerySet:
+        """``rows`` (of any traffic model) with the scope's dimensions and reasons."""
         for name, accepted in self.dimensions.items():
             rows = rows.filter(**{f"{name}__in": accepted})
         if self.reasons:
             rows = rows.filter(Q(reason=MATCHED) | Q(reason__in=self.reasons))
-        return rows.order_by()
-
-    def unmatched_rows(self) -> QuerySet[TrafficCount]:
-        return self.rows().filter(reason__gt=MATCHED)  # a range of the group index
+        return rows
 
 
 def step_for(since: datetime, until: datetime, now: datetime) -> int:
@@ -151,34 +162,139 @@ def empty_buckets(scope: Scope, step: int) -> tuple[int, int]:
     return first, last - first + 1
 
 
-def _rows_with_times(rows: QuerySet) -> list[tuple]:
-    """The rows of a ``values_list`` query of ``minute``, other values and a sum: the minute in
-    Unix seconds, the sum as an int (PostgreSQL sums bigints as numeric). Django would build an
-    aware datetime for each row through Python-level converters (on SQLite, from text): for
-    thousands of rows that took longer than the query itself."""
-    sql, params = rows.query.sql_with_params()
+Span = tuple[datetime, datetime | None]  # [start, end); None: no end
+Source = tuple[type[TrafficFields], Span, bool]  # model, time span, only rows not summarized
+
+
+def _whole(
+    span: Span,
+    floor: Callable[[datetime], datetime],
+    length: timedelta,
+    start_at: datetime | None = None,
+) -> tuple[Span | None, list[Span]]:
+    """The whole periods (``floor``, ``length``) inside ``span`` (from ``start_at`` on), or None;
+    and the parts of ``span`` around them."""
+    since, until = span
+    first = floor(since) if floor(since) == since else floor(since) + length
+    first = max(first, start_at) if start_at else first
+    end = floor(until) if until is not None else None
+    if end is not None and first >= end:
+        return None, [span]
+    around = [(since, first)] + ([(end, until)] if end is not None else [])
+    return (first, end), [(a, b) for a, b in around if b is None or a < b]
+
+
+def sources(
+    since: datetime, until: datetime | None, now: datetime, step: int | None
+) -> list[Source]:
+    """Where the rows of ``[since, until)`` are read from so that each event counts once: the
+    summaries for whole days (and whole hours, where HourlyTraffic keeps them), plus the counts
+    they do not hold yet; the counts themselves for the rest. With a ``step``, only periods that
+    fit in its buckets are taken whole."""
+    wholes: list[tuple[type[TrafficFields], Span]] = []
+    rest: list[Span] = [(since, until)]
+    if step is None or step % 86400 == 0:
+        days, rest = _whole(rest[0], day_floor, timedelta(days=1))
+        wholes += [(DailyTraffic, days)] if days else []
+    if step is None or step % 3600 == 0:
+        left = []
+        for span in rest:
+            hours, around = _whole(span, hour_floor, timedelta(hours=1), minutes_from(now))
+            wholes += [(HourlyTraffic, hours)] if hours else []
+            left += around
+        rest = left
+    return (
+        [(TrafficCount, span, False) for span in rest]
+        + [(TrafficCount, span, True) for _, span in wholes]
+        + [(model, span, False) for model, span in wholes]
+    )
+
+
+def _bucket_sql(step: int) -> str:
+    """SQL of the index of a row's ``step``-long bucket, from the Unix time of its minute."""
+    if connection.vendor == "sqlite":  # UTC date-times as text
+        return f"CAST(strftime('%%s', \"minute\") AS INTEGER) / {int(step)}"
+    return f'CAST(EXTRACT(EPOCH FROM "minute") AS BIGINT) / {int(step)}'
+
+
+class OneOf(Func):
+    """Rows whose ``fields`` hold one of ``keys`` (tuples in the same order). SQLite answers an
+    OR of equalities with an index search per key; PostgreSQL turns that OR into a bitmap that
+    reads the table, and does better joining the keys as a VALUES list on its index."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, fields: Sequence[str], keys: Sequence[tuple]) -> None:
+        super().__init__(*(F(name) for name in fields))
+        self.keys = [tuple(key) for key in keys]
+
+    def _columns(self, compiler) -> list[str]:
+        return [compiler.compile(column)[0] for column in self.get_source_expressions()]
+
+    def _params(self) -> list:
+        return [value for key in self.keys for value in key]
+
+    def as_sql(self, compiler, connection, **extra) -> tuple[str, list]:
+        each = " AND ".join(f"{column} = %s" for column in self._columns(compiler))
+        return f"(({') OR ('.join([each] * len(self.keys))}))", self._params()
+
+    def as_postgresql(self, compiler, connection, **extra) -> tuple[str, list]:
+        columns = self._columns(compiler)
+        row = f"({', '.join(['%s'] * len(columns))})"
+        values = ", ".join([row] * len(self.keys))
+        return f"({', '.join(columns)}) IN (VALUES {values})", self._params()
+
+
+def sums(
+    scope: Scope,
+    columns: Sequence[str],
+    *,
+    step: int | None = None,
+    unmatched: bool = False,
+    where: Q | Func | None = None,
+) -> list[tuple]:
+    """(bucket index if ``step``, values of ``columns``..., events) for each distinct value in
+    the scope, in one statement over the counts and their summaries. Each source but the rows
+    not summarized yet is summed first, in the order of one of its covering indexes, so that
+    only a few thousand sums are bucketed and added up."""
+    grouped = ["minute", *columns] if step else list(columns)
+    until = None if scope.open_ended else scope.until
+    parts, params = [], []
+    for model, (since, before), pending in sources(scope.since, until, timezone.now(), step):
+        rows = model.objects.filter(minute__gte=since)
+        if before is not None:
+            rows = rows.filter(minute__lt=before)
+        if pending:
+            rows = rows.filter(summarized=False)
+        if unmatched:
+            rows = rows.filter(reason__gt=MATCHED)  # a range of the group index
+        rows = scope.narrow(rows.filter(where) if where is not None else rows).order_by()
+        if pending:  # a few rows, found by their partial index: summed with the rest
+            part = rows.annotate(n=F("count")).values_list(*grouped, "n")
+        else:
+            part = rows.values(*grouped).annotate(n=Sum("count")).values_list(*grouped, "n")
+        sql, part_params = part.query.sql_with_params()
+        parts.append(sql)
+        params += part_params
+    quote = connection.ops.quote_name
+    keys = ([_bucket_sql(step)] if step else []) + [quote(name) for name in columns]
+    positions = ", ".join(str(n) for n in range(1, len(keys) + 1))
+    total = "CAST(SUM(n) AS BIGINT)"  # not PostgreSQL's numeric, which psycopg reads as Decimal
+    sql = f"SELECT {', '.join([*keys, total])} FROM ({' UNION ALL '.join(parts)}) traffic"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(_seconds(minute), *rest, int(total)) for minute, *rest, total in cursor.fetchall()]
-
-
-@functools.lru_cache(maxsize=4096)
-def _seconds(minute: datetime | str) -> int:
-    if isinstance(minute, str):  # SQLite keeps UTC date-times as text
-        minute = datetime.fromisoformat(minute).replace(tzinfo=UTC)
-    return int(minute.timestamp())
+        cursor.execute(f"{sql} GROUP BY {positions}", params)
+        return cursor.fetchall()
 
 
 def timeline(scope: Scope, step: int) -> Timeline:
     first, size = empty_buckets(scope, step)
     series = Timeline(step, first, [0] * size, [0] * size)
-    rows = scope.rows().values("minute", "reason").annotate(total=Sum("count"))
-    for seconds, reason, total in _rows_with_times(rows.values_list("minute", "reason", "total")):
-        index = seconds // step - first
+    for bucket, reason, total in sums(scope, ["reason"], step=step):
         if reason == MATCHED:
-            series.matched[index] += total
+            series.matched[bucket - first] += total
         else:
-            series.unmatched[index] += total
+            series.unmatched[bucket - first] += total
     return series
 
 
@@ -218,13 +334,7 @@ def breakdown(scope: Scope) -> Breakdown:
     filter (so that a facet shows the alternatives to the value chosen in it), from one
     query over the time range."""
     dimensions = list(DIMENSIONS)
-    everything = replace(scope, dimensions={}, reasons=())
-    cube = (
-        everything.rows()
-        .values(*dimensions)
-        .annotate(total=Sum("count"))
-        .values_list(*dimensions, "total")
-    )
+    cube = sums(replace(scope, dimensions={}, reasons=()), dimensions)
     facets = {name: Facet(name) for name in dimensions}
     facet_scopes = {name: scope.without(name) for name in dimensions}
     matched = unmatched = 0
@@ -244,8 +354,8 @@ def breakdown(scope: Scope) -> Breakdown:
 
 def group_totals(scope: Scope) -> dict[GroupKey, int]:
     """Unmatched events per group in the scope."""
-    rows = scope.unmatched_rows().values("event_name", "reason", "field").annotate(n=Sum("count"))
-    return {(e, r, f): n for e, r, f, n in rows.values_list("event_name", "reason", "field", "n")}
+    rows = sums(scope, GroupKey._fields, unmatched=True)
+    return {GroupKey(e, r, f): n for e, r, f, n in rows}
 
 
 def group_trends(scope: Scope, keys: Sequence[GroupKey], step: int) -> dict[GroupKey, list[int]]:
@@ -254,25 +364,17 @@ def group_trends(scope: Scope, keys: Sequence[GroupKey], step: int) -> dict[Grou
     trends = {key: [0] * size for key in keys}
     if not keys:
         return trends
-    wanted = Q()
-    for event_name, reason, path in keys:
-        wanted |= Q(event_name=event_name, reason=reason, field=path)
-    rows = (
-        scope.unmatched_rows()
-        .filter(wanted)
-        .values("minute", "event_name", "reason", "field")
-        .annotate(n=Sum("count"))
-        .values_list("minute", "event_name", "reason", "field", "n")
-    )
-    for seconds, event_name, reason, path, total in _rows_with_times(rows):
-        trends[(event_name, reason, path)][seconds // step - first] += total
+    wanted = OneOf(GroupKey._fields, keys)
+    for bucket, event_name, reason, path, total in sums(
+        scope, GroupKey._fields, step=step, unmatched=True, where=wanted
+    ):
+        trends[(event_name, reason, path)][bucket - first] += total
     return trends
 
 
 def counts_by(scope: Scope, *fields: str, unmatched: bool = False) -> list[tuple]:
     """(values of ``fields``..., events), the most events first."""
-    rows = scope.unmatched_rows() if unmatched else scope.rows()
-    grouped = rows.values(*fields).annotate(n=Sum("count")).values_list(*fields, "n")
+    grouped = sums(scope, fields, unmatched=unmatched)
     return sorted(grouped, key=lambda row: (-row[-1], *row[:-1]))
 
 

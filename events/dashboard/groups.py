@@ -25,6 +25,11 @@ class Listed:
     trend: list[int] = field(default_factory=list)
 
     @property
+    def sparkline(self) -> str:
+        """The trend as the comma-separated numbers the page's script draws."""
+        return ",".join(map(str, self.trend))
+
+    @property
     def open(self) -> int | None:
         """Events of the group not matched by a replay since (all time)."""
         if self.group is None:
@@ -33,7 +38,7 @@ class Listed:
 
 
 def key_of(group: UnmatchedGroup) -> GroupKey:
-    return (group.event_name, group.reason, group.field)
+    return GroupKey(group.event_name, group.reason, group.field)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, F, Func, Q, QuerySet, Sum
+from django.db.models import BooleanField, F, Func, Q, Sum
 from django.utils import timezone
 
 from events.models import TrafficCount, TrafficFields
@@ -102,13 +102,12 @@ class Scope:
         reason = values["reason"]
         return reason == MATCHED or not self.reasons or reason in self.reasons
 
-    def narrow(self, rows: QuerySet) -> QuerySet:
-        """``rows`` (of any traffic model) with the scope's dimensions and reasons."""
-        for name, accepted in self.dimensions.items():
-            rows = rows.filter(**{f"{name}__in": accepted})
+    def condition(self) -> Q:
+        """The scope's dimensions and reasons, for rows of any traffic model."""
+        accepted = Q(**{f"{name}__in": values for name, values in self.dimensions.items()})
         if self.reasons:
-            rows = rows.filter(Q(reason=MATCHED) | Q(reason__in=self.reasons))
-        return rows
+            accepted &= Q(reason=MATCHED) | Q(reason__in=self.reasons)
+        return accepted
 
 
 def step_for(since: datetime, until: datetime, now: datetime) -> int:
@@ -262,18 +261,18 @@ def sums(
     until = None if scope.open_ended else scope.until
     parts, params = [], []
     for model, (since, before), pending in sources(scope.since, until, timezone.now(), step):
-        rows = model.objects.filter(minute__gte=since)
+        wanted = scope.condition() & Q(minute__gte=since)
         if before is not None:
-            rows = rows.filter(minute__lt=before)
+            wanted &= Q(minute__lt=before)
         if pending:
-            rows = rows.filter(summarized=False)
+            wanted &= Q(summarized=False)
         if unmatched:
-            rows = rows.filter(reason__gt=MATCHED)  # a range of the group index
-        rows = scope.narrow(rows.filter(where) if where is not None else rows).order_by()
+            wanted &= Q(reason__gt=MATCHED)  # a range of the group index
+        rows = model.objects.filter(wanted, *([where] if where is not None else [])).order_by()
         if pending:  # a few rows, found by their partial index: summed with the rest
             part = rows.annotate(n=F("count")).values_list(*grouped, "n")
         else:
-            part = rows.values(*grouped).annotate(n=Sum("count")).values_list(*grouped, "n")
+            part = rows.values_list(*grouped).annotate(n=Sum("count"))
         sql, part_params = part.query.sql_with_params()
         parts.append(sql)
         params += part_params

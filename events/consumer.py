@@ -7,6 +7,7 @@ Kafka transaction per batch for the matcher, upload-then-commit for a sink. A po
 nothing of the loop beyond the consumer it is given.
 """
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -110,6 +111,9 @@ class ConsumerLoop:
         let the policy finish and close the consumer."""
         self.policy.start(self.consumer)
         self.subscribe(self.config.topics)
+        # What exists now (Django, contracts, clients) lives as long as the process: out of the
+        # garbage collector's sight, it is not walked again and again while batches allocate.
+        gc.freeze()
         try:
             while not should_stop():
                 self.rewind(self.policy.tick())

@@ -111,9 +111,6 @@ class ConsumerLoop:
         let the policy finish and close the consumer."""
         self.policy.start(self.consumer)
         self.subscribe(self.config.topics)
-        # What exists now (Django, contracts, clients) lives as long as the process: out of the
-        # garbage collector's sight, it is not walked again and again while batches allocate.
-        gc.freeze()
         try:
             while not should_stop():
                 self.rewind(self.policy.tick())
@@ -211,6 +208,10 @@ def run_until_stopped(
     A consumer's own failure (broker or database unreachable, a fenced producer) therefore never
     ends the process: only a signal does.
     """
+    # What exists now (Django, settings, modules) lives as long as the process: out of the
+    # garbage collector's sight, it is not walked again and again while batches allocate
+    # (7% of a matched event's instructions).
+    gc.freeze()
     backoff = 1.0
     while not stop_requested():
         started = time.monotonic()

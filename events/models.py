@@ -226,6 +226,7 @@ class TrafficCount(TrafficFields):
 
     summarized = models.BooleanField(
         default=False,
+        db_default=False,  # for processes that write rows without knowing the field
         help_text="Counted in the dashboard's hourly and daily summaries (set by the roll-up).",
     )
 

@@ -158,7 +158,7 @@ def assert_reads_match_the_counts(now: datetime) -> None:
 def summaries_of_marked_rows(now: datetime) -> tuple[Counter, Counter]:
     """What the hourly and daily summaries must hold: the marked rows' sums."""
     hourly, daily = Counter(), Counter()
-    hourly_from = traffic.minutes_from(now) - rollup.HOURLY_MARGIN
+    hourly_from = traffic.hourly_from(now) - rollup.HOURLY_MARGIN
     for row in TrafficCount.objects.filter(summarized=True).values():
         key = tuple(row[name] for name in rollup.KEY_FIELDS)
         daily[(traffic.day_floor(row["minute"]), *key)] += row["count"]
@@ -180,7 +180,7 @@ def now(settings) -> datetime:
     return timezone.now()
 
 
-def test_reads_equal_the_counts_before_and_after_roll_ups_and_right_after_new_rows(now):
+def test_reads_equal_the_counts_before_and_after_roll_ups_and_right_after_new_rows(now, settings):
     rng = random.Random(11)
     month_of_counts(rng, now)
     assert_reads_match_the_counts(now)  # nothing summarized yet
@@ -196,6 +196,10 @@ def test_reads_equal_the_counts_before_and_after_roll_ups_and_right_after_new_ro
     assert_reads_match_the_counts(now)
     pending = TrafficCount.objects.filter(summarized=False).values_list("minute", flat=True)
     assert pending and all(minute >= traffic.hour_floor(now) for minute in pending)
+
+    for hours in (2, 12):  # an operator changes how long minutes are kept
+        settings.TRAFFIC_MINUTES_HOURS = hours
+        assert_reads_match_the_counts(now)
 
 
 def test_the_summaries_hold_exactly_the_rows_marked_summarized(now):
@@ -213,7 +217,7 @@ def test_the_summaries_hold_exactly_the_rows_marked_summarized(now):
     assert DailyTraffic.objects.aggregate(n=Sum("count"))["n"] == total
     assert min(DailyTraffic.objects.values_list("minute", flat=True)) >= traffic.retained_from(now)
     assert min(HourlyTraffic.objects.values_list("minute", flat=True)) >= (
-        traffic.minutes_from(now) - rollup.HOURLY_MARGIN
+        traffic.hourly_from(now) - rollup.HOURLY_MARGIN
     )
 
 
@@ -233,7 +237,7 @@ def test_wide_views_read_the_summaries_and_only_the_edges_from_the_counts(settin
     now = datetime(2026, 11, 27, 14, 20, tzinfo=UTC)
     month = traffic.day_floor(now - timedelta(days=30))
     week = datetime(2026, 11, 20, 12, tzinfo=UTC)  # 7 days back, on a 3-hour bucket
-    hours = traffic.minutes_from(now)  # 08:00, where the hourly summary starts
+    hours = traffic.hourly_from(now)  # a day ago, where the hourly summary starts
 
     assert traffic.sources(month, None, now, 86400) == [
         (TrafficCount, (month, None), True),

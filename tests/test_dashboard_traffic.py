@@ -161,7 +161,7 @@ def test_summarizing_leaves_rows_another_run_changed_first(tiers, monkeypatch):
     add(hour + timedelta(minutes=2), 2)
 
     another_run_first(monkeypatch, lambda: TrafficCount.objects.filter(pk=gone.pk).delete())
-    done = rollup._summarize_rows(hour_rows(hour), traffic.minutes_from(NOW))
+    done = rollup._summarize_rows(hour_rows(hour), traffic.hourly_from(NOW))
 
     assert done == 0
     assert not TrafficCount.objects.filter(summarized=True).exists()

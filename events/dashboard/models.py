@@ -103,7 +103,7 @@ class TrafficSummary(TrafficFields):
 
 
 class HourlyTraffic(TrafficSummary):
-    """Complete hours of the last TRAFFIC_MINUTES_HOURS, where the counts are still per minute."""
+    """The complete hours of the last day (where the counts are per minute, or hour)."""
 
     class Meta(TrafficSummary.Meta):
         verbose_name_plural = "hourly traffic"

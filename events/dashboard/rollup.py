@@ -6,10 +6,10 @@ The matcher appends a few rows per batch, so one key of one minute may have doze
 Each run of ``rollup`` (a Celery beat task):
 
 1. deletes rows older than TRAFFIC_RETENTION_DAYS, with their days' summaries, and the hourly
-   summaries of hours that are no longer counted per minute;
+   summaries older than a day;
 2. adds the rows of complete hours that are not ``summarized`` yet (the last hour's, and rows
-   the matcher wrote late for older hours) to the daily summary, and to the hourly one while
-   their hour is still counted per minute, and marks them ``summarized``;
+   the matcher wrote late for older hours) to the daily summary, and to the hourly one if
+   their hour is in the last day, and marks them ``summarized``;
 3. rewrites every day (older than TRAFFIC_HOURS_DAYS) that still holds hour or minute rows as
    one row per key at the day's start;
 4. rewrites every hour (older than TRAFFIC_MINUTES_HOURS) that still holds minute rows as one
@@ -38,14 +38,14 @@ from django.utils import timezone
 from events.models import TrafficCount, TrafficFields
 
 from .models import DailyTraffic, HourlyTraffic, TrafficSummary
-from .traffic import day_floor, hour_floor, hours_from, minutes_from, retained_from
+from .traffic import day_floor, hour_floor, hourly_from, hours_from, minutes_from, retained_from
 
 logger = logging.getLogger(__name__)
 
 KEY_FIELDS = TrafficFields.KEY_FIELDS
 MERGE_LOOKBACK = timedelta(minutes=15)
-# The hourly summary is kept an hour longer than the minutes it stands for, so that a page
-# rendered while a run deletes it does not miss it (see ``traffic.sources``).
+# The hourly summary is kept an hour longer than pages read it (``traffic.hourly_from``), so
+# that a page rendered while a run deletes old hours does not miss them.
 HOURLY_MARGIN = timedelta(hours=1)
 CHUNK = 500  # ids per statement
 UPSERT_ROWS = 100  # rows per statement: SQLite takes 999 parameters at most
@@ -84,7 +84,7 @@ def _expire(now: datetime) -> int:
     with transaction.atomic():  # the rows and their summary go together
         expired = TrafficCount.objects.filter(minute__lt=start).delete()[0]
         DailyTraffic.objects.filter(minute__lt=start).delete()
-    HourlyTraffic.objects.filter(minute__lt=minutes_from(now) - HOURLY_MARGIN).delete()
+    HourlyTraffic.objects.filter(minute__lt=hourly_from(now) - HOURLY_MARGIN).delete()
     return expired
 
 
@@ -95,20 +95,19 @@ def _summarize(now: datetime, stats: dict) -> None:
     ).order_by()
     minutes = pending.values_list("minute", flat=True).distinct()
     days = sorted({day_floor(minute) for minute in minutes})
-    hourly_from = minutes_from(now) - HOURLY_MARGIN
     for day in days:
         rows = pending.filter(minute__gte=day, minute__lt=day + timedelta(days=1))
-        stats["summarized"] += _summarize_rows(rows, hourly_from)
+        stats["summarized"] += _summarize_rows(rows, hourly_from(now) - HOURLY_MARGIN)
 
 
-def _summarize_rows(rows: QuerySet, hourly_from: datetime) -> int:
+def _summarize_rows(rows: QuerySet, hourly_start: datetime) -> int:
     hourly: dict[tuple, int] = defaultdict(int)
     daily: dict[tuple, int] = defaultdict(int)
     ids = []
     for pk, minute, *key, count in rows.values_list("pk", "minute", *KEY_FIELDS, "count"):
         ids.append(pk)
         daily[(day_floor(minute), *key)] += count
-        if minute >= hourly_from:
+        if minute >= hourly_start:
             hourly[(hour_floor(minute), *key)] += count
     try:
         with transaction.atomic():

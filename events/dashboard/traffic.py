@@ -5,8 +5,8 @@ on its age only (``rollup.py`` folds old minutes into hours and old hours into d
 tiers never overlap), so a sum over a time range never counts an event twice.
 
 Wide views would read hundreds of thousands of those rows, so the roll-up also keeps their sums
-per key and whole hour (``HourlyTraffic``, for the hours still counted per minute) and per key
-and whole day (``DailyTraffic``), and marks the rows it added ``summarized``. Every read takes
+per key and whole hour (``HourlyTraffic``, for the last day) and per key and whole day
+(``DailyTraffic``), and marks the rows it added ``summarized``. Every read takes
 the whole days and hours of its range from the summaries, the rows not marked yet in them (the
 current hour's, late arrivals) and the rest of its range from the counts themselves: the sum is
 the one the counts give, at any moment, in one SQL statement. Time series are bucketed in SQL
@@ -50,6 +50,7 @@ class GroupKey(NamedTuple):
 # Display steps, finest first; a chart has at most MAX_POINTS of them.
 STEPS = (60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 MAX_POINTS = 120
+HOURLY_SUMMARY = timedelta(days=1)
 
 
 def hour_floor(moment: datetime) -> datetime:
@@ -68,6 +69,13 @@ def minutes_from(now: datetime) -> datetime:
 def hours_from(now: datetime) -> datetime:
     """Rows from here (to ``minutes_from``) hold an hour each; older ones a day."""
     return day_floor(now - timedelta(days=settings.TRAFFIC_HOURS_DAYS))
+
+
+def hourly_from(now: datetime) -> datetime:
+    """``HourlyTraffic`` holds every complete hour from here on: the last day, whatever
+    TRAFFIC_MINUTES_HOURS says, so that changing that setting never makes a page trust hours
+    the roll-up did not sum by the hour."""
+    return hour_floor(now) - HOURLY_SUMMARY
 
 
 def retained_from(now: datetime) -> datetime:
@@ -187,7 +195,7 @@ def sources(
     since: datetime, until: datetime | None, now: datetime, step: int | None
 ) -> list[Source]:
     """Where the rows of ``[since, until)`` are read from so that each event counts once: the
-    summaries for whole days (and whole hours, where HourlyTraffic keeps them), plus the counts
+    summaries for whole days (and whole hours of the last day), plus the counts
     they do not hold yet; the counts themselves for the rest. With a ``step``, only periods that
     fit in its buckets are taken whole."""
     wholes: list[tuple[type[TrafficFields], Span]] = []
@@ -198,7 +206,7 @@ def sources(
     if step is None or step % 3600 == 0:
         left = []
         for span in rest:
-            hours, around = _whole(span, hour_floor, timedelta(hours=1), minutes_from(now))
+            hours, around = _whole(span, hour_floor, timedelta(hours=1), hourly_from(now))
             wholes += [(HourlyTraffic, hours)] if hours else []
             left += around
         rest = left

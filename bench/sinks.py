@@ -73,30 +73,18 @@ def contracts() -> dict[str, dict]:
     return {name: CONTRACTS[name] for name in MATCHED}
 
 
-def fill_topics(count: int) -> None:
-    """``count`` raw events, and as many matched records spread over the two contract topics."""
+def records(count: int):
+    """``count`` raw events and as many matched records: (topic, key, value, headers) each,
+    the raw topic's and a contract topic's in turn (the same events)."""
     import fastavro
     import msgspec
-    from confluent_kafka import Producer
     from matcher import properties
 
-    from analytics_site.kafka import client_config, create_topics
     from events.matcher.convert import compile_schema
 
-    create_topics(["bench.raw", *(f"bench.avro.{name}" for name in MATCHED)])
-    producer = Producer(client_config(**{"linger.ms": 20, "enable.idempotence": True}))
     rng = random.Random(7)
     parsed = {name: fastavro.parse_schema(schema) for name, schema in contracts().items()}
     converters = {name: compile_schema(schema) for name, schema in parsed.items()}
-
-    def send(topic: str, value: bytes, key: bytes, headers=None) -> None:
-        while True:
-            try:
-                producer.produce(topic, value, key, headers=headers)
-                return
-            except BufferError:
-                producer.poll(0.1)
-
     for index in range(count):
         name = rng.choice(list(MATCHED))
         hour = 9 if rng.random() < 0.05 else 10  # a few late events
@@ -115,12 +103,29 @@ def fill_topics(count: int) -> None:
         }
         props = properties(name, rng)
         key = f"shop-ios:{envelope['client_id']}".encode()
-        send("bench.raw", msgspec.json.encode({**envelope, "properties": props}), key)
+        yield "bench.raw", key, msgspec.json.encode({**envelope, "properties": props}), None
         body = io.BytesIO()
         fastavro.schemaless_writer(body, parsed[name], converters[name](props))
         value = b"\x00" + struct.pack(">I", MATCHED[name]) + body.getvalue()
         header = msgspec.json.encode({**envelope, "contract_version": 1})
-        send(f"bench.avro.{name}", value, key, [("envelope", header)])
+        yield f"bench.avro.{name}", key, value, [("envelope", header)]
+
+
+def fill_topics(count: int) -> None:
+    """``count`` raw events, and as many matched records spread over the two contract topics."""
+    from confluent_kafka import Producer
+
+    from analytics_site.kafka import client_config, create_topics
+
+    create_topics(["bench.raw", *(f"bench.avro.{name}" for name in MATCHED)])
+    producer = Producer(client_config(**{"linger.ms": 20, "enable.idempotence": True}))
+    for topic, key, value, headers in records(count):
+        while True:
+            try:
+                producer.produce(topic, value, key, headers=headers)
+                break
+            except BufferError:
+                producer.poll(0.1)
     assert producer.flush(120) == 0
 
 

@@ -91,7 +91,7 @@ def main() -> None:
     from events.consumer import ConsumerLoop
     from events.sinks import runner
     from events.sinks.files import Rotation
-    from events.sinks.formats import JsonLinesFile
+    from events.sinks.formats import Compression, JsonLinesFile
     from events.sinks.policy import SinkPolicy
     from events.sinks.routes import MatchedRoute, RawRoute
     from events.sinks.schemas import SchemaBook
@@ -99,10 +99,17 @@ def main() -> None:
     raw, matched = messages(options.events)
     layout = runner.layout()
     names = {f"bench.avro.{name}": name for name in MATCHED}.get
+    compression = Compression(settings.SINK_COMPRESSION_THREADS)
+    writing = {"gzip_level": settings.SINK_GZIP_LEVEL, "compression": compression}
     routes = {
-        "jsonl": lambda: RawRoute(layout, settings.SINK_GZIP_LEVEL),
+        "jsonl": lambda: RawRoute(layout, **writing),
         "avro": lambda: MatchedRoute(
-            "avro", layout, SchemaBook(Registry()), names, avro_codec=settings.SINK_AVRO_CODEC
+            "avro",
+            layout,
+            SchemaBook(Registry()),
+            names,
+            avro_codec=settings.SINK_AVRO_CODEC,
+            **writing,
         ),
         "parquet": lambda: MatchedRoute(
             "parquet",
@@ -110,6 +117,7 @@ def main() -> None:
             SchemaBook(Registry()),
             names,
             parquet_compression=settings.SINK_PARQUET_COMPRESSION,
+            **writing,
         ),
     }
     inputs = {"jsonl": raw, "avro": matched, "parquet": matched}
@@ -125,7 +133,11 @@ def main() -> None:
         wall, cpu = timing
         print(f"{label:28} {wall / count * 1e6:7.2f} µs  (CPU {cpu / count * 1e6:6.2f} µs)")
 
-    print(f"{count} records of each kind, {PARTITIONS} partitions, best of {options.repeat}")
+    print(
+        f"{count} records of each kind, {PARTITIONS} partitions, best of {options.repeat}; "
+        f"SINK_GZIP_LEVEL={settings.SINK_GZIP_LEVEL}, "
+        f"SINK_COMPRESSION_THREADS={settings.SINK_COMPRESSION_THREADS}"
+    )
     # The loop's own state, without its Kafka consumer.
     loop = SimpleNamespace(
         assigned={(m.topic(), m.partition()) for m in raw}, _to_rewind=set(), config=None

@@ -7,7 +7,7 @@ from events.consumer import ConsumerConfig, ConsumerLoop
 from schemas_admin.publishing import registry_client
 
 from .files import Rotation
-from .formats import CODECS
+from .formats import CODECS, Compression
 from .layout import Layout, LayoutError
 from .policy import SinkPolicy
 from .routes import MatchedRoute, RawRoute, Route, UnmatchedRoute
@@ -41,13 +41,14 @@ def build(kind: str, instance: str | None = None) -> ConsumerLoop:
     storage = sink_storage()
     remove_leftovers(storage)
     name = f"sink-{kind}"
+    compression = Compression(settings.SINK_COMPRESSION_THREADS)
     loop: ConsumerLoop | None = None
     contracts = None
     if kind in ("raw", "unmatched"):
         topics = [settings.KAFKA_RAW_TOPIC if kind == "raw" else settings.KAFKA_UNMATCHED_TOPIC]
         create_topics(topics)
         route: Route = (RawRoute if kind == "raw" else UnmatchedRoute)(
-            file_layout, settings.SINK_GZIP_LEVEL
+            file_layout, settings.SINK_GZIP_LEVEL, compression
         )
     else:
         contracts = ContractTopics(
@@ -62,6 +63,7 @@ def build(kind: str, instance: str | None = None) -> ConsumerLoop:
             avro_codec=settings.SINK_AVRO_CODEC,
             parquet_compression=settings.SINK_PARQUET_COMPRESSION,
             gzip_level=settings.SINK_GZIP_LEVEL,
+            compression=compression,
         )
     policy = SinkPolicy(
         name,

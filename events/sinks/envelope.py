@@ -61,12 +61,6 @@ def decode(header: bytes | None) -> Envelope:
     return _decoder.decode(header)
 
 
-def context_text(envelope: Envelope) -> str | None:
-    """The client's context object as JSON text, or None."""
-    context = bytes(envelope.context)
-    return None if context in (b"", b"null") else context.decode()
-
-
 def avro_fields() -> list[dict]:
     return [{"name": name, "type": ["null", kind], "default": None} for name, kind in COLUMNS]
 

@@ -182,8 +182,7 @@ def _b64(data: bytes | None) -> str | None:
     return None if data is None else base64.b64encode(data).decode()
 
 
-def _hour(value: Any) -> str | None:
-    return layout.utc_hour(value)
+_hour = layout.utc_hour
 
 
 class RawRoute(Route):

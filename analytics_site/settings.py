@@ -304,7 +304,7 @@ SINK_MEMORY_BYTES = env.int("SINK_MEMORY_BYTES", default=512 * 1024 * 1024)  # p
 # Hive-style folders from the event time (UTC): strftime codes %Y %m %d %H.
 SINK_PARTITION_FORMAT = env.str("SINK_PARTITION_FORMAT", default="dt=%Y-%m-%d/hour=%H")
 # Deflate level of gzip JSON Lines and of Avro's deflate codec (1: fastest; 9: smallest).
-SINK_GZIP_LEVEL = env.int("SINK_GZIP_LEVEL", default=1)
+SINK_GZIP_LEVEL = env.int("SINK_GZIP_LEVEL", default=3)
 # Threads compressing file chunks beside the consumer loop; 0 compresses in the loop itself.
 SINK_COMPRESSION_THREADS = env.int("SINK_COMPRESSION_THREADS", default=2)
 SINK_AVRO_CODEC = env.str("SINK_AVRO_CODEC", default="deflate")  # deflate, snappy or null

@@ -97,6 +97,7 @@ def main() -> None:
     from events.sinks.schemas import SchemaBook
 
     raw, matched = messages(options.events)
+    runner.settle_memory()  # as run_sink does
     layout = runner.layout()
     names = {f"bench.avro.{name}": name for name in MATCHED}.get
     compression = Compression(settings.SINK_COMPRESSION_THREADS)

@@ -200,6 +200,7 @@ def phase(name: str, topic: str, expected: int) -> None:
     else:
         runner.registry_client = Registry
         loop = runner.build({"jsonl": "raw"}.get(name, name), instance=None)
+        runner.settle_memory()  # as run_sink does
         process = loop.policy.process
 
         def counting(messages):

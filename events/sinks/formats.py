@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 CHUNK_BYTES = 1024 * 1024  # uncompressed bytes per compression call / Avro block
 WINDOW = 32 * 1024  # deflate's window: the input a chunk's compression is primed with
-DEFAULT_LEVEL = 1
+DEFAULT_LEVEL = 3
 
 
 class FileWriter(Protocol):

@@ -14,11 +14,11 @@ then measures, each phase in a fresh process so that its peak memory is its own:
 Schemas come from an in-process stand-in for the registry (the sinks fetch each schema id once;
 what is measured is the writing). Each phase runs ``--rounds`` times, alternating, after one
 uncounted warm-up pass; the best round counts. A phase runs from its first batch until its last
-files are committed (closing the consumer is left out). It prints events/s, the ratio to the
-passthrough of the same topic (aims: 0.9 for JSON Lines, 0.7 for Avro and Parquet), the CPU
-time of the phase's process per record (all its threads: librdkafka's and the sink's
-compression too; less moved by the other work on the machine than events/s), peak RSS and the
-load average, which says how busy the machine was.
+record is processed and its last files are committed (see ``Clock``). It prints events/s, the
+ratio to the passthrough of the same topic (aims: 0.9 for JSON Lines, 0.7 for Avro and
+Parquet), the CPU time of the phase's process per record (all its threads: librdkafka's and
+the sink's compression too; less moved by the other work on the machine than events/s), peak
+RSS and the load average, which says how busy the machine was.
 """
 
 import argparse
@@ -145,9 +145,6 @@ class Registry:
 class Passthrough:
     """The consumer loop's ceiling: every record's value touched, nothing written."""
 
-    def __init__(self, counter) -> None:
-        self.counter = counter
-
     def start(self, consumer) -> None:
         pass
 
@@ -160,7 +157,6 @@ class Passthrough:
     def process(self, messages) -> frozenset:
         for message in messages:
             message.value()
-        self.counter(len(messages))
         return frozenset()
 
     def tick(self) -> frozenset:
@@ -168,6 +164,50 @@ class Passthrough:
 
     def close(self) -> None:
         pass
+
+
+class Clock:
+    """Wall and CPU time of a phase: from its first batch until its last record is processed,
+    then the policy's close (the last files written and committed). The final ``consume()``
+    call, which waits ``SINK_BATCH_SECONDS`` for records that never come, is left out, and so
+    is closing the consumer."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.count = 0
+        self.wall = self.cpu = 0.0
+        self._started: tuple[float, float] | None = None
+
+    def _now(self) -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
+
+    def _add(self, since: tuple[float, float]) -> None:
+        wall, cpu = self._now()
+        self.wall += wall - since[0]
+        self.cpu += cpu - since[1]
+
+    def timing(self, process):
+        def timed(messages):
+            if self._started is None:
+                self._started = self._now()
+            reread = process(messages)
+            self.count += len(messages)
+            if self.count >= self.expected:
+                self._add(self._started)
+            return reread
+
+        return timed
+
+    def timing_close(self, close):
+        def timed() -> None:
+            since = self._now()
+            close()
+            self._add(since)
+
+        return timed
+
+    def done(self) -> bool:
+        return self.count >= self.expected
 
 
 def phase(name: str, topic: str, expected: int) -> None:
@@ -178,17 +218,10 @@ def phase(name: str, topic: str, expected: int) -> None:
     from events.sinks import runner
 
     settings.SINK_CONSUMER_GROUP_PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
-    seen = {"count": 0, "first": 0.0, "cpu": 0.0}
-
-    def counter(count: int) -> None:
-        if not seen["first"]:
-            seen["first"], seen["cpu"] = time.perf_counter(), time.process_time()
-        seen["count"] += count
-
     topics = ("bench.raw",) if topic == "bench.raw" else tuple(f"bench.avro.{n}" for n in MATCHED)
     if name == "passthrough":
         loop = ConsumerLoop(
-            Passthrough(counter),
+            Passthrough(),
             ConsumerConfig(
                 name="passthrough",
                 group=settings.SINK_CONSUMER_GROUP_PREFIX,
@@ -201,25 +234,13 @@ def phase(name: str, topic: str, expected: int) -> None:
         runner.registry_client = Registry
         loop = runner.build({"jsonl": "raw"}.get(name, name), instance=None)
         runner.settle_memory()  # as run_sink does
-        process = loop.policy.process
-
-        def counting(messages):
-            counter(len(messages))
-            return process(messages)
-
-        loop.policy.process = counting
-    close = loop.policy.close
-
-    def closing() -> None:  # the last files written and committed: the phase's end
-        close()
-        seen["elapsed"] = time.perf_counter() - seen["first"]
-        seen["cpu"] = time.process_time() - seen["cpu"]
-
-    loop.policy.close = closing
-    loop.run(should_stop=lambda: seen["count"] >= expected)
+    clock = Clock(expected)
+    loop.policy.process = clock.timing(loop.policy.process)
+    loop.policy.close = clock.timing_close(loop.policy.close)
+    loop.run(should_stop=clock.done)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rate = seen["count"] / seen["elapsed"]
-    cpu_us = seen["cpu"] / seen["count"] * 1e6  # the process's threads included
+    rate = clock.count / clock.wall
+    cpu_us = clock.cpu / clock.count * 1e6  # the process's threads included
     print(json.dumps({"rate": rate, "cpu_us": cpu_us, "peak_mib": peak_mib}))
 
 

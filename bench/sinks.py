@@ -228,6 +228,7 @@ def phase(name: str, topic: str, expected: int) -> None:
                 topics=topics,
                 batch_size=settings.SINK_BATCH_SIZE,
                 batch_seconds=settings.SINK_BATCH_SECONDS,
+                settings=runner.CONSUMER_SETTINGS,
             ),
         )
     else:

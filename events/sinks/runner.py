@@ -18,6 +18,10 @@ from .storage import remove_leftovers, sink_storage
 from .topics import ContractTopics
 
 KINDS = ("raw", "unmatched", "avro", "parquet")
+# librdkafka pauses fetching a partition for fetch.queue.backoff.ms (1 s by default) when its
+# prefetch queue is full (64 MiB): a sink catching up drains that in about a second, then waited
+# for the pause to end. Checking again every 20 ms keeps the queue filled.
+CONSUMER_SETTINGS = {"fetch.queue.backoff.ms": 20}
 GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections (Python's default: 700)
 
 
@@ -101,6 +105,7 @@ def build(kind: str, instance: str | None = None) -> ConsumerLoop:
             batch_seconds=settings.SINK_BATCH_SECONDS,
             session_timeout_ms=settings.SINK_SESSION_TIMEOUT_MS,
             instance=instance,
+            settings=CONSUMER_SETTINGS,
         ),
     )
     return loop

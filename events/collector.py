@@ -5,6 +5,7 @@ the server's fields spliced in before its closing brace: an event is not decoded
 objects and encoded again, unless its ``event_id`` must be rewritten in canonical form.
 """
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from rest_framework.exceptions import ParseError
 from . import envelope
 from .exceptions import PayloadTooLarge
 
+_FIRST_CHARACTER = re.compile(rb"[ \t\r\n]*(.)", re.DOTALL)  # without copying the body
 _decode_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _decode_one = msgspec.json.Decoder(msgspec.Raw).decode
 _decode_envelope = msgspec.json.Decoder(envelope.Envelope).decode
@@ -106,7 +108,8 @@ def collect(body: bytes, client_app: str, received_at: datetime) -> Collected:
 
 
 def _items(body: bytes) -> list[msgspec.Raw]:
-    first = body.lstrip()[:1]
+    opening = _FIRST_CHARACTER.match(body)
+    first = opening.group(1) if opening else b""
     try:
         if first == b"[":
             items = _decode_batch(body)

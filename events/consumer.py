@@ -7,6 +7,7 @@ Kafka transaction per batch for the matcher, upload-then-commit for a sink. A po
 nothing of the loop beyond the consumer it is given.
 """
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -207,6 +208,10 @@ def run_until_stopped(
     A consumer's own failure (broker or database unreachable, a fenced producer) therefore never
     ends the process: only a signal does.
     """
+    # What exists now (Django, settings, modules) lives as long as the process: out of the
+    # garbage collector's sight, it is not walked again and again while batches allocate
+    # (7% of a matched event's instructions).
+    gc.freeze()
     backoff = 1.0
     while not stop_requested():
         started = time.monotonic()

@@ -27,8 +27,10 @@ logger = logging.getLogger(__name__)
 
 
 def output_size(output: Output) -> int:
-    headers = sum(len(name) + len(value) for name, value in output.headers or ())
-    return len(output.value) + len(output.key or b"") + headers
+    size = len(output.value) + len(output.key or b"")
+    for name, value in output.headers or ():
+        size += len(name) + len(value)
+    return size
 
 
 class MatchProcessor:

@@ -14,6 +14,7 @@ runs of a partition as a fetch returns them) and times, best of ``--repeat``, in
 """
 
 import argparse
+import gc
 import os
 import secrets
 import sys
@@ -97,7 +98,7 @@ def main() -> None:
     from events.sinks.schemas import SchemaBook
 
     raw, matched = messages(options.events)
-    runner.settle_memory()  # as run_sink does
+    gc.freeze()  # as run_until_stopped does for run_sink
     layout = runner.layout()
     names = {f"bench.avro.{name}": name for name in MATCHED}.get
     compression = Compression(settings.SINK_COMPRESSION_THREADS)

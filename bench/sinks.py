@@ -22,6 +22,7 @@ RSS and the load average, which says how busy the machine was.
 """
 
 import argparse
+import gc
 import io
 import json
 import os
@@ -234,7 +235,7 @@ def phase(name: str, topic: str, expected: int) -> None:
     else:
         runner.registry_client = Registry
         loop = runner.build({"jsonl": "raw"}.get(name, name), instance=None)
-        runner.settle_memory()  # as run_sink does
+    gc.freeze()  # as run_until_stopped does for run_sink
     clock = Clock(expected)
     loop.policy.process = clock.timing(loop.policy.process)
     loop.policy.close = clock.timing_close(loop.policy.close)

@@ -1,7 +1,5 @@
 """A sink of one kind on the shared consumer loop, configured from the settings."""
 
-import gc
-
 from django.conf import settings
 
 from analytics_site.kafka import create_topics
@@ -22,7 +20,6 @@ KINDS = ("raw", "unmatched", "avro", "parquet")
 # prefetch queue is full (64 MiB): a sink catching up drains that in about a second, then waited
 # for the pause to end. Checking again every 20 ms keeps the queue filled.
 CONSUMER_SETTINGS = {"fetch.queue.backoff.ms": 20}
-GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections (Python's default: 700)
 
 
 class ConfigurationError(Exception):
@@ -109,14 +106,3 @@ def build(kind: str, instance: str | None = None) -> ConsumerLoop:
         ),
     )
     return loop
-
-
-def settle_memory() -> None:
-    """For a sink process, once started: take what start-up built (Django, pyarrow, registry
-    schemas) out of the cyclic garbage collector's sight, and run its young collections less
-    often. A sink allocates many short-lived objects
-    per record (Parquet's decoded rows most), and each full collection walked every object of
-    the process: a fifth of the Parquet sink's CPU (bench/sink_steps.py)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])

@@ -9,7 +9,7 @@ from prometheus_client import start_http_server
 
 from events import instances
 from events.consumer import run_until_stopped
-from events.sinks.runner import KINDS, ConfigurationError, build, layout, settle_memory
+from events.sinks.runner import KINDS, ConfigurationError, build, layout
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        settle_memory()
         logger.info("sink-%s %s: started", kind, instance)
         run_until_stopped(f"sink-{kind}", lambda: build(kind, instance), stop.is_set)
         logger.info("sink-%s %s: stopped", kind, instance)

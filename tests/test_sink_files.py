@@ -335,7 +335,7 @@ def compression_pool():
     compression.pool.shutdown()
 
 
-@pytest.mark.parametrize("level", [1, 6])
+@pytest.mark.parametrize("level", [0, 1, 6])
 def test_json_lines_compressed_in_chunks_are_one_gzip_member(tmp_path, compression_pool, level):
     """Several chunks, compressed in other threads or inline: the same bytes, one gzip member
     of one deflate stream, read back whole by zlib, DuckDB and pyarrow."""

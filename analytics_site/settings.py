@@ -303,7 +303,10 @@ SINK_MAX_OPEN_FILES = env.int("SINK_MAX_OPEN_FILES", default=16)  # per Kafka pa
 SINK_MEMORY_BYTES = env.int("SINK_MEMORY_BYTES", default=512 * 1024 * 1024)  # per process
 # Hive-style folders from the event time (UTC): strftime codes %Y %m %d %H.
 SINK_PARTITION_FORMAT = env.str("SINK_PARTITION_FORMAT", default="dt=%Y-%m-%d/hour=%H")
-SINK_GZIP_LEVEL = env.int("SINK_GZIP_LEVEL", default=6)
+# Deflate level of gzip JSON Lines and of Avro's deflate codec (1: fastest; 9: smallest).
+SINK_GZIP_LEVEL = env.int("SINK_GZIP_LEVEL", default=3)
+# Threads compressing file chunks beside the consumer loop; 0 compresses in the loop itself.
+SINK_COMPRESSION_THREADS = env.int("SINK_COMPRESSION_THREADS", default=2)
 SINK_AVRO_CODEC = env.str("SINK_AVRO_CODEC", default="deflate")  # deflate, snappy or null
 SINK_PARQUET_COMPRESSION = env.str("SINK_PARQUET_COMPRESSION", default="snappy")
 SINK_UPLOAD_CONCURRENCY = env.int("SINK_UPLOAD_CONCURRENCY", default=4)

@@ -13,12 +13,16 @@ then measures, each phase in a fresh process so that its peak memory is its own:
 
 Schemas come from an in-process stand-in for the registry (the sinks fetch each schema id once;
 what is measured is the writing). Each phase runs ``--rounds`` times, alternating, after one
-uncounted warm-up pass; the best round counts. It prints events/s, the ratio to the passthrough
-of the same topic (aims: 0.9 for JSON Lines, 0.7 for Avro and Parquet), peak RSS and the load
-average, which says how busy the machine was.
+uncounted warm-up pass; the best round counts. A phase runs from its first batch until its last
+record is processed and its last files are committed (see ``Clock``). It prints events/s, the
+ratio to the passthrough of the same topic (aims: 0.9 for JSON Lines, 0.7 for Avro and
+Parquet), the CPU time of the phase's process per record (all its threads: librdkafka's and
+the sink's compression too; less moved by the other work on the machine than events/s), peak
+RSS and the load average, which says how busy the machine was.
 """
 
 import argparse
+import gc
 import io
 import json
 import os
@@ -73,30 +77,18 @@ def contracts() -> dict[str, dict]:
     return {name: CONTRACTS[name] for name in MATCHED}
 
 
-def fill_topics(count: int) -> None:
-    """``count`` raw events, and as many matched records spread over the two contract topics."""
+def records(count: int):
+    """``count`` raw events and as many matched records: (topic, key, value, headers) each,
+    the raw topic's and a contract topic's in turn (the same events)."""
     import fastavro
     import msgspec
-    from confluent_kafka import Producer
     from matcher import properties
 
-    from analytics_site.kafka import client_config, create_topics
     from events.matcher.convert import compile_schema
 
-    create_topics(["bench.raw", *(f"bench.avro.{name}" for name in MATCHED)])
-    producer = Producer(client_config(**{"linger.ms": 20, "enable.idempotence": True}))
     rng = random.Random(7)
     parsed = {name: fastavro.parse_schema(schema) for name, schema in contracts().items()}
     converters = {name: compile_schema(schema) for name, schema in parsed.items()}
-
-    def send(topic: str, value: bytes, key: bytes, headers=None) -> None:
-        while True:
-            try:
-                producer.produce(topic, value, key, headers=headers)
-                return
-            except BufferError:
-                producer.poll(0.1)
-
     for index in range(count):
         name = rng.choice(list(MATCHED))
         hour = 9 if rng.random() < 0.05 else 10  # a few late events
@@ -115,12 +107,29 @@ def fill_topics(count: int) -> None:
         }
         props = properties(name, rng)
         key = f"shop-ios:{envelope['client_id']}".encode()
-        send("bench.raw", msgspec.json.encode({**envelope, "properties": props}), key)
+        yield "bench.raw", key, msgspec.json.encode({**envelope, "properties": props}), None
         body = io.BytesIO()
         fastavro.schemaless_writer(body, parsed[name], converters[name](props))
         value = b"\x00" + struct.pack(">I", MATCHED[name]) + body.getvalue()
         header = msgspec.json.encode({**envelope, "contract_version": 1})
-        send(f"bench.avro.{name}", value, key, [("envelope", header)])
+        yield f"bench.avro.{name}", key, value, [("envelope", header)]
+
+
+def fill_topics(count: int) -> None:
+    """``count`` raw events, and as many matched records spread over the two contract topics."""
+    from confluent_kafka import Producer
+
+    from analytics_site.kafka import client_config, create_topics
+
+    create_topics(["bench.raw", *(f"bench.avro.{name}" for name in MATCHED)])
+    producer = Producer(client_config(**{"linger.ms": 20, "enable.idempotence": True}))
+    for topic, key, value, headers in records(count):
+        while True:
+            try:
+                producer.produce(topic, value, key, headers=headers)
+                break
+            except BufferError:
+                producer.poll(0.1)
     assert producer.flush(120) == 0
 
 
@@ -137,9 +146,6 @@ class Registry:
 class Passthrough:
     """The consumer loop's ceiling: every record's value touched, nothing written."""
 
-    def __init__(self, counter) -> None:
-        self.counter = counter
-
     def start(self, consumer) -> None:
         pass
 
@@ -152,7 +158,6 @@ class Passthrough:
     def process(self, messages) -> frozenset:
         for message in messages:
             message.value()
-        self.counter(len(messages))
         return frozenset()
 
     def tick(self) -> frozenset:
@@ -160,6 +165,50 @@ class Passthrough:
 
     def close(self) -> None:
         pass
+
+
+class Clock:
+    """Wall and CPU time of a phase: from its first batch until its last record is processed,
+    then the policy's close (the last files written and committed). The final ``consume()``
+    call, which waits ``SINK_BATCH_SECONDS`` for records that never come, is left out, and so
+    is closing the consumer."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.count = 0
+        self.wall = self.cpu = 0.0
+        self._started: tuple[float, float] | None = None
+
+    def _now(self) -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
+
+    def _add(self, since: tuple[float, float]) -> None:
+        wall, cpu = self._now()
+        self.wall += wall - since[0]
+        self.cpu += cpu - since[1]
+
+    def timing(self, process):
+        def timed(messages):
+            if self._started is None:
+                self._started = self._now()
+            reread = process(messages)
+            self.count += len(messages)
+            if self.count >= self.expected:
+                self._add(self._started)
+            return reread
+
+        return timed
+
+    def timing_close(self, close):
+        def timed() -> None:
+            since = self._now()
+            close()
+            self._add(since)
+
+        return timed
+
+    def done(self) -> bool:
+        return self.count >= self.expected
 
 
 def phase(name: str, topic: str, expected: int) -> None:
@@ -170,39 +219,31 @@ def phase(name: str, topic: str, expected: int) -> None:
     from events.sinks import runner
 
     settings.SINK_CONSUMER_GROUP_PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
-    seen = {"count": 0, "first": 0.0}
-
-    def counter(count: int) -> None:
-        if not seen["first"]:
-            seen["first"] = time.perf_counter()
-        seen["count"] += count
-
     topics = ("bench.raw",) if topic == "bench.raw" else tuple(f"bench.avro.{n}" for n in MATCHED)
     if name == "passthrough":
         loop = ConsumerLoop(
-            Passthrough(counter),
+            Passthrough(),
             ConsumerConfig(
                 name="passthrough",
                 group=settings.SINK_CONSUMER_GROUP_PREFIX,
                 topics=topics,
                 batch_size=settings.SINK_BATCH_SIZE,
                 batch_seconds=settings.SINK_BATCH_SECONDS,
+                settings=runner.CONSUMER_SETTINGS,
             ),
         )
     else:
         runner.registry_client = Registry
         loop = runner.build({"jsonl": "raw"}.get(name, name), instance=None)
-        process = loop.policy.process
-
-        def counting(messages):
-            counter(len(messages))
-            return process(messages)
-
-        loop.policy.process = counting
-    loop.run(should_stop=lambda: seen["count"] >= expected)  # then close(): the last files
-    elapsed = time.perf_counter() - seen["first"]
+    gc.freeze()  # as run_until_stopped does for run_sink
+    clock = Clock(expected)
+    loop.policy.process = clock.timing(loop.policy.process)
+    loop.policy.close = clock.timing_close(loop.policy.close)
+    loop.run(should_stop=clock.done)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rate": seen["count"] / elapsed, "peak_mib": peak_mib}))
+    rate = clock.count / clock.wall
+    cpu_us = clock.cpu / clock.count * 1e6  # the process's threads included
+    print(json.dumps({"rate": rate, "cpu_us": cpu_us, "peak_mib": peak_mib}))
 
 
 def run_phase(env: dict[str, str], name: str, topic: str, expected: int) -> dict:
@@ -259,19 +300,25 @@ def main() -> None:
                         results.setdefault((measured, topic), []).append(
                             run_phase(env, measured, topic, options.events)
                         )
-            print(f"{'':24} {'events/s':>10} {'ratio':>6} {'aim':>5} {'peak RSS':>9}")
+            print(
+                f"{'':24} {'events/s':>10} {'ratio':>6} {'aim':>5} {'CPU/record':>11} "
+                f"{'peak RSS':>9}"
+            )
             for name in ("jsonl", "avro", "parquet"):
                 topic = TOPICS[name]
-                ceiling = max(r["rate"] for r in results[("passthrough", topic)])
+                ceiling = max(results[("passthrough", topic)], key=lambda r: r["rate"])
                 best = max(results[(name, topic)], key=lambda r: r["rate"])
-                ratio = best["rate"] / ceiling
+                ratio = best["rate"] / ceiling["rate"]
                 verdict = "meets" if ratio >= AIMS[name] else "misses"
                 label = f"passthrough ({'raw' if topic == 'bench.raw' else 'matched'})"
                 peak = max(r["peak_mib"] for r in results[("passthrough", topic)])
-                print(f"{label:24} {ceiling:>10,.0f} {'':>6} {'':>5} {peak:>6.0f} MiB")
+                print(
+                    f"{label:24} {ceiling['rate']:>10,.0f} {'':>6} {'':>5} "
+                    f"{ceiling['cpu_us']:>8.2f} µs {peak:>6.0f} MiB"
+                )
                 print(
                     f"{name:24} {best['rate']:>10,.0f} {ratio:>6.2f} {AIMS[name]:>5} "
-                    f"{best['peak_mib']:>6.0f} MiB   {verdict} the aim"
+                    f"{best['cpu_us']:>8.2f} µs {best['peak_mib']:>6.0f} MiB   {verdict} the aim"
                 )
             print("load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
         finally:

@@ -44,7 +44,12 @@ def test_athena_ddl_names_what_it_cannot_do(db, settings):
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("SINK_PARTITION_FORMAT", "day=%A"), ("SINK_AVRO_CODEC", "zstandard")],
+    [
+        ("SINK_PARTITION_FORMAT", "day=%A"),
+        ("SINK_AVRO_CODEC", "zstandard"),
+        ("SINK_GZIP_LEVEL", 10),
+        ("SINK_COMPRESSION_THREADS", -1),
+    ],
 )
 def test_run_sink_refuses_unusable_settings(settings, setting, value):
     setattr(settings, setting, value)

@@ -8,7 +8,9 @@ import base64
 import gzip
 import io
 import json
+import random
 import re
+import zlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -22,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from events.sinks import athena, envelope
-from events.sinks.formats import AvroFile, JsonLinesFile
+from events.sinks.formats import CHUNK_BYTES, AvroFile, Compression, JsonLinesFile, avro_long
 from events.sinks.layout import Layout, LayoutError, partition_columns, utc_hour
 from events.sinks.routes import MatchedRoute, RawRoute, UnmatchedRoute
 from events.sinks.schemas import RowSchema, SchemaBook
@@ -293,6 +295,8 @@ def test_json_ddl_maps_the_raw_keys_and_projects_the_layout():
         ("2026-11-25T10:00:00Z", "2026-11-25T10"),
         ("2026-11-25T01:30:00+02:00", "2026-11-24T23"),
         ("2026-11-25T10:00:00", None),  # no offset: not an instant
+        ("2026-02-30T10:00:00Z", None),  # sliced, but not a date
+        ("2026-1x-25T10:00:00+00:00", None),
         ("yesterday", None),
         (12, None),
     ],
@@ -312,6 +316,84 @@ def test_contract_fields_named_like_envelope_columns_are_prefixed():
     assert envelope.column_name("user_id", taken) == "properties_properties_user_id"
     assert envelope.column_name("order", taken) == "order"
     assert envelope.column_name("properties_user_id", taken) == "properties_user_id"
+
+
+def many_lines(count: int) -> list[bytes]:
+    rng = random.Random(5)
+    return [
+        json.dumps(
+            {"event_id": f"id-{i}", "seats": rng.randint(0, 10**9), "pad": "x" * (i % 700)}
+        ).encode()
+        for i in range(count)
+    ]
+
+
+@pytest.fixture(scope="module")
+def compression_pool():
+    compression = Compression(2)
+    yield compression
+    compression.pool.shutdown()
+
+
+@pytest.mark.parametrize("level", [0, 1, 6])
+def test_json_lines_compressed_in_chunks_are_one_gzip_member(tmp_path, compression_pool, level):
+    """Several chunks, compressed in other threads or inline: the same bytes, one gzip member
+    of one deflate stream, read back whole by zlib, DuckDB and pyarrow."""
+    lines = many_lines(12_000)
+    assert sum(map(len, lines)) > 3 * CHUNK_BYTES
+    outputs = []
+    for compression in (compression_pool, Compression(0)):
+        writer = JsonLinesFile(level, compression)
+        for line in lines:
+            writer.add(line, len(line))
+        assert writer.size < writer.memory
+        outputs.append(writer.finish())
+    assert outputs[0] == outputs[1]
+    data = outputs[0]
+    unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    assert unpacker.decompress(data) == b"\n".join(lines) + b"\n"
+    assert unpacker.eof and unpacker.unused_data == b""  # one member, nothing after it
+    assert data[:4] == b"\x1f\x8b\x08\x00"
+    path = tmp_path / "lines.jsonl.gz"
+    path.write_bytes(data)
+    query = f"select count(*), max(seats) from '{path}'"
+    expected_max = max(json.loads(line)["seats"] for line in lines)
+    assert duckdb.connect().execute(query).fetchall() == [(len(lines), expected_max)]
+    table = pajson.read_json(path)
+    assert table.column("event_id").to_pylist() == [f"id-{i}" for i in range(len(lines))]
+
+
+def test_level_one_files_are_larger_than_level_six_but_not_by_much():
+    lines = many_lines(6_000)
+    sizes = {}
+    for level in (1, 6):
+        writer = JsonLinesFile(level)
+        for line in lines:
+            writer.add(line, len(line))
+        sizes[level] = len(writer.finish())
+    assert sizes[6] < sizes[1] < 2 * sizes[6]
+
+
+@pytest.mark.parametrize("codec", ["deflate", "snappy", "null"])
+def test_avro_blocks_compressed_in_other_threads_read_back(compression_pool, codec):
+    text = "abcdef" * 40
+    datums = [avro_long(i) + avro_long(len(text)) + text.encode() for i in range(15_000)]
+    assert sum(map(len, datums)) > 3 * CHUNK_BYTES
+    schema = json.dumps(
+        {
+            "type": "record",
+            "name": "R",
+            "fields": [{"name": "n", "type": "int"}, {"name": "s", "type": "string"}],
+        }
+    )
+    writer = AvroFile(schema, codec, 1, compression_pool)
+    for datum in datums:
+        writer.add(datum, len(datum))
+    data = writer.finish()
+    reader = avro.datafile.DataFileReader(io.BytesIO(data), avro.io.DatumReader())
+    rows = list(reader)
+    assert len(rows) == len(datums)
+    assert rows == [{"n": i, "s": text} for i in range(len(datums))]
 
 
 def test_avro_files_written_twice_hold_the_same_records():
@@ -336,6 +418,17 @@ def test_the_envelope_encoding_is_avro_binary_of_its_fields():
         found = envelope.decode(header)
         expected = io.BytesIO()
         fields = {name: getattr(found, name) for name, _ in envelope.COLUMNS}
-        fields["context"] = envelope.context_text(found)
+        context = bytes(found.context)
+        fields["context"] = None if context in (b"", b"null") else context.decode()
         fastavro.schemaless_writer(expected, schema, fields)
         assert envelope.avro_datum(found) == expected.getvalue()
+
+
+def test_avro_long_is_the_zig_zag_varint_of_the_spec():
+    schema = fastavro.parse_schema("long")
+    values = [0, 1, -1, 63, -64, 64, -65, 8191, 8192, 16383, 16384, 2**28, 1764064800123]
+    values += [-(2**40), 2**62, 2**63 - 1, -(2**63)]
+    for value in values:
+        expected = io.BytesIO()
+        fastavro.schemaless_writer(expected, schema, value)
+        assert avro_long(value) == expected.getvalue(), value

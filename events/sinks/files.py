@@ -32,6 +32,9 @@ class Rotation:
     bytes: int
     max_open: int
 
+    def reached(self, writer: FileWriter) -> bool:
+        return writer.records >= self.records or writer.size >= self.bytes
+
 
 @dataclass(eq=False)
 class OpenFile:
@@ -56,6 +59,11 @@ class PartitionFiles:
         self.progress = progress
         self.position: int | None = None  # the offset after the last record seen
         self.files: dict[str, OpenFile] = {}  # by bucket id, least recently written first
+        # The most recently written file (last in ``files``): most records go to the same file
+        # as the record before them, and skip the lookups.
+        self._latest: OpenFile | None = None
+        self._done_for: Progress | None = None
+        self._done_below = -1  # no record at or above it is in storage already
 
     @property
     def memory(self) -> int:
@@ -65,9 +73,36 @@ class PartitionFiles:
         """Put one record in its file; return the files that closed because of it."""
         if self.position is not None and offset < self.position:
             raise OutOfOrder(f"{self.topic}[{self.partition}]: {offset} after {self.position - 1}")
-        if self.progress.offset < 0:  # nothing committed yet: the log starts here
-            self.progress.offset = offset
+        progress = self.progress
+        if progress.offset < 0:  # nothing committed yet: the log starts here
+            progress.offset = offset
         self.position = offset + 1
+        current = self._latest
+        if (
+            current is None
+            or current.bucket is not routed.bucket
+            or current.rebuild_last is not None
+            or progress.pending
+            or offset < self._skip_horizon(progress)
+        ):
+            return self._add_looked_up(offset, routed, open_writer, rotation)
+        writer = current.writer
+        writer.add(routed.item, routed.size)
+        current.last = offset
+        if rotation.reached(writer):
+            return [self._close(current)]
+        return []
+
+    def _skip_horizon(self, progress: Progress) -> int:
+        """The offset from which ``progress`` says nothing is in storage yet."""
+        if progress is not self._done_for:
+            self._done_for = progress
+            self._done_below = max(progress.done.values(), default=-1)
+        return self._done_below
+
+    def _add_looked_up(
+        self, offset: int, routed: Routed, open_writer, rotation: Rotation
+    ) -> list[OpenFile]:
         bucket = bucket_id(routed.bucket)
         closed = self._passed(offset) if self.progress.pending else []
         if offset < self.progress.done.get(bucket, -1):
@@ -88,12 +123,13 @@ class PartitionFiles:
         else:
             del self.files[bucket]  # re-inserted last: the dict stays in recency order
         self.files[bucket] = current
+        self._latest = current
         current.writer.add(routed.item, routed.size)
         current.last = offset
         if current.rebuild_last is not None:
             if offset >= current.rebuild_last:
                 closed.append(self._close(current))
-        elif current.writer.records >= rotation.records or current.writer.size >= rotation.bytes:
+        elif rotation.reached(current.writer):
             closed.append(self._close(current))
         return closed
 
@@ -118,6 +154,8 @@ class PartitionFiles:
 
     def _close(self, file: OpenFile) -> OpenFile:
         del self.files[file.bucket_id]
+        if file is self._latest:
+            self._latest = None
         return file
 
     def close_aged(self, now: float, seconds: float) -> list[OpenFile]:

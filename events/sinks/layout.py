@@ -70,19 +70,35 @@ def object_name(folder: str, topic: str, partition: int, first_offset: int, exte
 def utc_hour(value: object) -> str | None:
     """``YYYY-MM-DDTHH`` (UTC) of an ISO-8601 date-time with offset, or None if it is not one.
 
-    The collector writes times in UTC (``...+00:00`` or ``...Z``): those are sliced, not parsed.
+    The collector writes times in UTC (``...+00:00`` or ``...Z``): those are sliced, not parsed
+    (each hour checked once, so that a sliced ``2026-02-30T10`` is not taken for a date).
     """
     if not isinstance(value, str) or len(value) < 20:
         return None
     if (value.endswith(("+00:00", "Z"))) and value[10] == "T" and value[4] == "-":
-        return value[:13] if value[11:13].isdigit() and value[:4].isdigit() else None
+        hour = value[:13]
+        return hour if _is_hour(hour) else None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
     if moment.tzinfo is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
+    hour = moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
+    return hour if _is_hour(hour) else None
+
+
+@lru_cache(maxsize=4096)
+def _is_hour(hour: str) -> bool:
+    """Whether ``hour`` is ``YYYY-MM-DDTHH`` of a real date and hour."""
+    fields = (hour[:4], hour[5:7], hour[8:10], hour[11:13])
+    if len(hour) != 13 or not all(field.isdigit() for field in fields):
+        return False
+    try:
+        datetime(*map(int, fields))
+    except ValueError:
+        return False
+    return True
 
 
 def hour_of_millis(millis: int) -> str:

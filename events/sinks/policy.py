@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.core.files.storage import Storage
@@ -103,17 +104,19 @@ class SinkPolicy:
         return frozenset()
 
     def process(self, messages: list[Message]) -> Reread:
-        rotation = self.rotation
+        rotation, route, open_writer = self.rotation, self.route, self.route.open
         self.resumed.clear()
-        for message in messages:
-            key = (message.topic(), message.partition())
+        for key, group in groupby(messages, key=_partition_of):
             files = self.partitions.get(key)
             if files is None or key in self.resumed:
                 continue  # a resumed partition is read again from its committed offset
-            routed = self.route(message)
-            closed = files.add(message.offset(), routed, self.route.open, rotation)
-            if closed:
-                self._flush_resuming({files: closed})
+            add, run = files.add, list(group)
+            for message, routed in zip(run, map(route, run), strict=True):
+                closed = add(message.offset(), routed, open_writer, rotation)
+                if closed:
+                    self._flush_resuming({files: closed})
+                    if key in self.resumed:
+                        break
         self._keep_bounds()
         self._report()
         return frozenset(self.resumed)
@@ -273,6 +276,10 @@ class SinkPolicy:
         metrics.OLDEST_OPEN_SECONDS.labels(self.name).set(
             0 if oldest is None else time.monotonic() - oldest
         )
+
+
+def _partition_of(message: Message) -> Key:
+    return message.topic(), message.partition()
 
 
 def _names(partitions) -> list[str]:

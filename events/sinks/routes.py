@@ -26,7 +26,15 @@ from confluent_kafka import Message
 from events.envelope import ENVELOPE_HEADER
 
 from . import envelope, layout
-from .formats import AvroFile, FileWriter, JsonLinesFile, ParquetFile
+from .formats import (
+    DEFAULT_LEVEL,
+    INLINE,
+    AvroFile,
+    Compression,
+    FileWriter,
+    JsonLinesFile,
+    ParquetFile,
+)
 from .metrics import DEAD_LETTERS
 from .schemas import SchemaBook, UnknownSchema
 
@@ -114,9 +122,15 @@ class Route:
 
     kind: str
 
-    def __init__(self, file_layout: layout.Layout, gzip_level: int = 6) -> None:
+    def __init__(
+        self,
+        file_layout: layout.Layout,
+        gzip_level: int = DEFAULT_LEVEL,
+        compression: Compression = INLINE,
+    ) -> None:
         self.layout = file_layout
         self.gzip_level = gzip_level
+        self.compression = compression
         self._buckets: dict[tuple, Bucket] = {}  # a few buckets take nearly all records
 
     def __call__(self, message: Message) -> Routed:
@@ -130,7 +144,7 @@ class Route:
         raise NotImplementedError
 
     def open(self, bucket: Bucket) -> FileWriter:
-        return JsonLinesFile(self.gzip_level)
+        return JsonLinesFile(self.gzip_level, self.compression)
 
     def bucket(self, kind: str, prefix: str, hour: str | None, message: Message) -> Bucket:
         """The bucket of ``kind`` in ``prefix``'s folder for the hour (the record's Kafka
@@ -168,8 +182,7 @@ def _b64(data: bytes | None) -> str | None:
     return None if data is None else base64.b64encode(data).decode()
 
 
-def _hour(value: Any) -> str | None:
-    return layout.utc_hour(value)
+_hour = layout.utc_hour
 
 
 class RawRoute(Route):
@@ -239,9 +252,10 @@ class MatchedRoute(Route):
         event_names: Callable[[str], str | None],
         avro_codec: str = "deflate",
         parquet_compression: str = "snappy",
-        gzip_level: int = 6,
+        gzip_level: int = DEFAULT_LEVEL,
+        compression: Compression = INLINE,
     ) -> None:
-        super().__init__(file_layout, gzip_level)
+        super().__init__(file_layout, gzip_level, compression)
         self.kind = kind
         self.schemas = schemas
         self.event_names = event_names
@@ -250,7 +264,12 @@ class MatchedRoute(Route):
 
     def open(self, bucket: Bucket) -> FileWriter:
         if bucket.kind == "avro":
-            return AvroFile(self.schemas.get(bucket.schema_id).row_schema_json, self.avro_codec)
+            return AvroFile(
+                self.schemas.get(bucket.schema_id).row_schema_json,
+                self.avro_codec,
+                self.gzip_level,
+                self.compression,
+            )
         if bucket.kind == "parquet":
             schema = self.schemas.get(bucket.schema_id)
             return ParquetFile(schema.arrow_schema, schema.record_batch, self.parquet_compression)

@@ -7,7 +7,7 @@ from events.consumer import ConsumerConfig, ConsumerLoop
 from schemas_admin.publishing import registry_client
 
 from .files import Rotation
-from .formats import CODECS
+from .formats import CODECS, Compression
 from .layout import Layout, LayoutError
 from .policy import SinkPolicy
 from .routes import MatchedRoute, RawRoute, Route, UnmatchedRoute
@@ -16,6 +16,10 @@ from .storage import remove_leftovers, sink_storage
 from .topics import ContractTopics
 
 KINDS = ("raw", "unmatched", "avro", "parquet")
+# librdkafka pauses fetching a partition for fetch.queue.backoff.ms (1 s by default) when its
+# prefetch queue is full (64 MiB): a sink catching up drains that in about a second, then waited
+# for the pause to end. Checking again every 20 ms keeps the queue filled.
+CONSUMER_SETTINGS = {"fetch.queue.backoff.ms": 20}
 
 
 class ConfigurationError(Exception):
@@ -23,7 +27,8 @@ class ConfigurationError(Exception):
 
 
 def layout() -> Layout:
-    """The layout of the settings; raises ``ConfigurationError`` for settings it cannot use."""
+    """The layout of the settings, once every sink setting is checked; raises
+    ``ConfigurationError`` for settings it cannot use."""
     try:
         file_layout = Layout(settings.SINK_PARTITION_FORMAT)
     except LayoutError as exc:
@@ -31,6 +36,12 @@ def layout() -> Layout:
     if settings.SINK_AVRO_CODEC not in CODECS:
         raise ConfigurationError(
             f"SINK_AVRO_CODEC={settings.SINK_AVRO_CODEC!r}: use one of {', '.join(CODECS)}."
+        )
+    if not 0 <= settings.SINK_GZIP_LEVEL <= 9:
+        raise ConfigurationError(f"SINK_GZIP_LEVEL={settings.SINK_GZIP_LEVEL}: use 0 to 9.")
+    if settings.SINK_COMPRESSION_THREADS < 0:
+        raise ConfigurationError(
+            f"SINK_COMPRESSION_THREADS={settings.SINK_COMPRESSION_THREADS}: use 0 or more."
         )
     return file_layout
 
@@ -41,13 +52,14 @@ def build(kind: str, instance: str | None = None) -> ConsumerLoop:
     storage = sink_storage()
     remove_leftovers(storage)
     name = f"sink-{kind}"
+    compression = Compression(settings.SINK_COMPRESSION_THREADS)
     loop: ConsumerLoop | None = None
     contracts = None
     if kind in ("raw", "unmatched"):
         topics = [settings.KAFKA_RAW_TOPIC if kind == "raw" else settings.KAFKA_UNMATCHED_TOPIC]
         create_topics(topics)
         route: Route = (RawRoute if kind == "raw" else UnmatchedRoute)(
-            file_layout, settings.SINK_GZIP_LEVEL
+            file_layout, settings.SINK_GZIP_LEVEL, compression
         )
     else:
         contracts = ContractTopics(
@@ -62,6 +74,7 @@ def build(kind: str, instance: str | None = None) -> ConsumerLoop:
             avro_codec=settings.SINK_AVRO_CODEC,
             parquet_compression=settings.SINK_PARQUET_COMPRESSION,
             gzip_level=settings.SINK_GZIP_LEVEL,
+            compression=compression,
         )
     policy = SinkPolicy(
         name,
@@ -89,6 +102,7 @@ def build(kind: str, instance: str | None = None) -> ConsumerLoop:
             batch_seconds=settings.SINK_BATCH_SECONDS,
             session_timeout_ms=settings.SINK_SESSION_TIMEOUT_MS,
             instance=instance,
+            settings=CONSUMER_SETTINGS,
         ),
     )
     return loop

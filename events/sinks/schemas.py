@@ -16,8 +16,10 @@ from typing import Any
 import fastavro
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
+from msgspec.structs import astuple
 
 from . import envelope
 
@@ -154,6 +156,13 @@ class Types:
         return None
 
 
+def _context_array(contexts: tuple[msgspec.Raw, ...]) -> pa.Array:
+    """The context column: each client's context object as JSON text, null when absent."""
+    raw = pa.array(map(bytes, contexts), pa.binary(), size=len(contexts))
+    absent = pc.or_(pc.equal(raw, b""), pc.equal(raw, b"null"))
+    return pc.if_else(absent, pa.scalar(None, pa.string()), raw.cast(pa.string()))
+
+
 def _json_text(value: Any) -> str | None:
     return None if value is None else msgspec.json.encode(value).decode()
 
@@ -241,16 +250,13 @@ class RowSchema:
 
     def record_batch(self, rows: list[tuple[dict, envelope.Envelope]]) -> pa.RecordBatch:
         """Arrow columns of (decoded body, envelope) rows: the contract's by pyarrow's row
-        conversion, the envelope's column by column."""
-        contract = pa.RecordBatch.from_pylist([row for row, _ in rows], schema=self.contract_arrow)
-        found = [row_envelope for _, row_envelope in rows]
+        conversion, the envelope's column by column (the envelopes transposed at once)."""
+        bodies, found = zip(*rows, strict=True)
+        contract = pa.RecordBatch.from_pylist(list(bodies), schema=self.contract_arrow)
+        columns = list(zip(*map(astuple, found), strict=True))
         arrays = list(contract.columns)
-        for name, kind in self.envelope_arrow:
-            if name == "context":
-                values = [envelope.context_text(e) for e in found]
-            else:
-                values = [getattr(e, name) for e in found]
-            arrays.append(pa.array(values, type=kind))
+        for (name, kind), values in zip(self.envelope_arrow, columns, strict=True):
+            arrays.append(_context_array(values) if name == "context" else pa.array(values, kind))
         return pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
 
     def hive_columns(self, parquet: bool) -> list[tuple[str, str]]:

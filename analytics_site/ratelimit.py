@@ -3,8 +3,8 @@
 One cache entry per key and window: a hit costs one round trip to Redis (or one in-process
 operation with the local-memory cache), and the count is shared by every process when the cache
 is Redis. The collector counts requests
-per API key with it; both the collector and the registry count failed authentication per client
-address; the registry counts anonymous reads per client address.
+per API key with it; the collector, the registry and password sign-ins (``passwords.py``) count
+failed authentication per client address; the registry counts anonymous reads per client address.
 """
 
 import time

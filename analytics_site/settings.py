@@ -191,8 +191,9 @@ COLLECTOR_DEFAULT_RATE_LIMIT = env.str("COLLECTOR_DEFAULT_RATE_LIMIT", default="
 COLLECTOR_KEY_CACHE_SECONDS = env.float("COLLECTOR_KEY_CACHE_SECONDS", default=10.0)
 
 # --- Abuse limits (analytics_site/ratelimit.py; docs/security.md) ----------------------------
-# Failed authentication (unknown or revoked API keys, bad registry passwords) per client
-# address; beyond it, attempts get 429 without a database lookup until the window ends.
+# Failed authentication (unknown or revoked API keys, wrong passwords on the registry, the
+# code-generation API and the login pages) per client address; beyond it, attempts are refused
+# (429) without a database lookup until the window ends.
 AUTH_FAILURE_RATE_LIMIT = env.str("AUTH_FAILURE_RATE_LIMIT", default="20/m")
 # Behind a reverse proxy: the header holding the client's address (its last entry is used).
 CLIENT_ADDRESS_HEADER = env.str("CLIENT_ADDRESS_HEADER", default="")

@@ -4,6 +4,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .passwords import AdminLoginForm, LoginForm
+
+admin.site.login_form = AdminLoginForm
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -13,7 +17,9 @@ urlpatterns = [
     path("dashboard/", include("events.dashboard.urls")),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="dashboard/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html", authentication_form=LoginForm
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -129,3 +129,42 @@ def test_reads_can_require_credentials(settings, pm):
     wrong = client.get("/registry/subjects", HTTP_AUTHORIZATION=basic("pm", "wrong"))
     assert wrong.status_code == 401
     assert client.get("/registry/subjects", HTTP_AUTHORIZATION=basic("pm", PASSWORD)).json() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("login_url", ["/accounts/login/", "/admin/login/"])
+def test_login_pages_refuse_an_address_that_guesses_passwords(settings, pm, login_url):
+    settings.AUTH_FAILURE_RATE_LIMIT = "3/h"
+    guesser = Client(REMOTE_ADDR=new_address())
+
+    def log_in(client: Client, password: str):
+        return client.post(login_url, {"username": "pm", "password": password})
+
+    for n in range(3):
+        wrong = log_in(guesser, f"guess-{n}")
+        assert wrong.status_code == 200  # the form again, with its error
+        assert "correct username and password" in wrong.content.decode()
+    blocked = log_in(guesser, PASSWORD)
+    assert blocked.status_code == 200
+    assert "Too many failed sign-in attempts from your address" in blocked.content.decode()
+    assert "_auth_user_id" not in guesser.session
+
+    neighbour = Client(REMOTE_ADDR=new_address())
+    assert log_in(neighbour, PASSWORD).status_code == 302
+    assert neighbour.session["_auth_user_id"] == str(pm.pk)
+
+
+@pytest.mark.django_db
+def test_codegen_basic_auth_refuses_an_address_that_guesses_passwords(settings, pm):
+    settings.AUTH_FAILURE_RATE_LIMIT = "3/h"
+    guesser = Client(REMOTE_ADDR=new_address())
+    url = "/api/v1/codegen/typescript"
+
+    guesses = [guesser.get(url, HTTP_AUTHORIZATION=basic("pm", f"guess-{n}")) for n in range(3)]
+    assert [r.status_code for r in guesses] == [401, 401, 401]
+    blocked = guesser.get(url, HTTP_AUTHORIZATION=basic("pm", PASSWORD))
+    assert blocked.status_code == 429
+    assert blocked.json()["detail"].startswith("Too many failed authentication attempts")
+    assert 0 < int(blocked["Retry-After"]) <= 3600
+    allowed = Client(REMOTE_ADDR=new_address()).get(url, HTTP_AUTHORIZATION=basic("pm", PASSWORD))
+    assert allowed.status_code not in (401, 403, 429)

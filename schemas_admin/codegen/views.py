@@ -11,13 +11,15 @@ from django.utils.cache import get_conditional_response
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+from analytics_site.passwords import BasicAuthentication
 
 from .bundle import LANGUAGES, OPTIONS, Bundle, ContractNotFound, language_problem, released_bundle
 from .schema import CodegenError
@@ -70,6 +72,7 @@ DOCUMENTATION = dict(
         401: OpenApiResponse(description="No valid credentials."),
         403: OpenApiResponse(description="Not a staff user."),
         404: OpenApiResponse(description="Unknown language, or no such published contract."),
+        429: OpenApiResponse(description="Too many failed sign-ins from this address."),
     },
 )
 

@@ -195,6 +195,11 @@ COLLECTOR_KEY_CACHE_SECONDS = env.float("COLLECTOR_KEY_CACHE_SECONDS", default=1
 # code-generation API and the login pages) per client address; beyond it, attempts are refused
 # (429) without a database lookup until the window ends.
 AUTH_FAILURE_RATE_LIMIT = env.str("AUTH_FAILURE_RATE_LIMIT", default="20/m")
+# How long a web process skips the password hasher for a username and password it verified
+# (registry and code-generation clients send them with every request). A changed password or
+# a deactivated account takes effect at once all the same; 0 turns this off.
+PASSWORD_CACHE_SECONDS = env.float("PASSWORD_CACHE_SECONDS", default=60.0)
+AUTHENTICATION_BACKENDS = ["analytics_site.passwords.RememberingModelBackend"]
 # Behind a reverse proxy: the header holding the client's address (its last entry is used).
 CLIENT_ADDRESS_HEADER = env.str("CLIENT_ADDRESS_HEADER", default="")
 # Registry reads and compatibility checks without credentials, per client address.

@@ -7,19 +7,16 @@ COLLECTOR_KEY_CACHE_SECONDS, so a revoked key stops working within that time.
 """
 
 import hashlib
-import threading
 
-from cachetools import TTLCache
-from django.conf import settings
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from analytics_site.ratelimit import FailedAuthentication, RateLimited
+from analytics_site.recently_verified import RecentlyVerified
 
 from .models import ClientAPIKey
 
-_verified: TTLCache[bytes, ClientAPIKey] | None = None
-_verified_lock = threading.Lock()
+_verified: RecentlyVerified[ClientAPIKey] = RecentlyVerified("COLLECTOR_KEY_CACHE_SECONDS")
 
 
 class ClientAPIKeyAuthentication(authentication.BaseAuthentication):
@@ -55,9 +52,7 @@ def verified_key(key: str, failures: FailedAuthentication) -> ClientAPIKey:
     """The usable key matching ``key``, from this process's cache or the database; an address
     with too many failures is refused before the database is asked."""
     digest = hashlib.sha256(key.encode()).digest()
-    cache = _cache()
-    with _verified_lock:
-        api_key = cache.get(digest)
+    api_key = _verified.get(digest)
     if api_key is not None:
         return api_key
     try:
@@ -71,14 +66,5 @@ def verified_key(key: str, failures: FailedAuthentication) -> ClientAPIKey:
     except ClientAPIKey.DoesNotExist:
         failures.failed()
         raise exceptions.AuthenticationFailed("Unknown or revoked API key.") from None
-    with _verified_lock:
-        cache[digest] = api_key
+    _verified.remember(digest, api_key)
     return api_key
-
-
-def _cache() -> TTLCache[bytes, ClientAPIKey]:
-    global _verified
-    ttl = settings.COLLECTOR_KEY_CACHE_SECONDS
-    if _verified is None or _verified.ttl != ttl:  # the setting changed (tests override it)
-        _verified = TTLCache(maxsize=10_000, ttl=ttl)
-    return _verified

@@ -240,3 +240,38 @@ def test_time_ranges_keep_the_filters_and_go_into_the_url(open_page, analyst):
     expect(page).to_have_url(re.compile(r"since=2026-01-01T00%3A00"))
     expect(page.get_by_test_id("matched")).to_have_text("0")
     shot(page, "11-custom-range")
+
+
+FITS_THE_WORD = """(element, word) => {
+    const probe = document.createElement("span");
+    probe.style.font = getComputedStyle(element).font;
+    probe.style.whiteSpace = "nowrap";
+    probe.textContent = word;
+    document.body.append(probe);
+    const width = probe.getBoundingClientRect().width;
+    probe.remove();
+    return element.getBoundingClientRect().width + 0.5 >= width;
+}"""
+
+
+@pytest.mark.parametrize("width", [1100, 1280, 700])
+def test_narrow_windows_wrap_names_between_words_and_never_widen_the_page(
+    open_page, analyst, width
+):
+    group("search_performed", "unknown_event", "", count=5)
+    group(count=9, samples=[event({"items": [{"qty": "two"}]})])
+    traffic(5, event_name="search_performed", reason="unknown_event")
+    traffic(9, reason="invalid_field", field="items[].qty")
+    page = open_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, analyst)
+
+    for name, longest_word in (
+        ("search_performed", "performed"),
+        ("checkout_completed", "completed"),
+    ):
+        link = group_row(page, name).get_by_role("link", name=name)
+        expect(link).to_be_visible()
+        assert link.evaluate(FITS_THE_WORD, longest_word) is True, name
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"12-narrow-{width}")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from events.dashboard import payload
 from events.dashboard.rollup import rollup
+from events.dashboard.templatetags.dashboard import breakable
 from events.matcher.replay import ReplayFilter
 from events.models import ReplayRun, TrafficCount
 from tests.contracts_fixtures import make_user
@@ -93,6 +94,8 @@ def test_overview_shows_the_score_facets_and_groups_of_the_filter(as_analyst):
         ("search_performed", "unknown_event", ""),
     ]
     assert f'/dashboard/groups/{qty.pk}/"' in html and f"/dashboard/groups/{unknown.pk}/" in html
+    # Long names wrap between their words, not inside one.
+    assert ">checkout_<wbr>completed</a>" in html and "<code>items[]<wbr>.<wbr>qty</code>" in html
     apps = {f["param"]: f for f in page.context["facets"]}["app"]["values"]
     assert [(v["value"], v["matched"], v["unmatched"]) for v in apps] == [
         ("shop-ios", 900, 20),
@@ -397,3 +400,9 @@ def test_staff_in_no_group_cannot_replay_or_export(client, db):
     assert client.post("/dashboard/replays/new/", {"everything": "1"}).status_code == 403
     assert client.get("/dashboard/export.csv").status_code == 403
     assert not ReplayRun.objects.exists()
+
+
+def test_breakable_names_are_escaped_before_they_get_break_opportunities():
+    assert breakable('a_b<script>"x.y"</script>') == (
+        "a_<wbr>b&lt;script&gt;&quot;x.<wbr>y&quot;&lt;/script&gt;"
+    )

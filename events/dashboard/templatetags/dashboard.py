@@ -1,11 +1,17 @@
-"""Template filters of the dashboard: links that change one filter, and number formats."""
+"""Template filters of the dashboard: links that change one filter, number formats, and names
+that wrap between their words."""
+
+import re
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from ..filters import Filters
 
 register = template.Library()
 
+WORD_ENDS = re.compile(r"([_.\-\]])")
 STEP_LABELS = {60: "minute", 3600: "hour", 86400: "day", 7 * 86400: "week"}
 
 
@@ -64,3 +70,10 @@ def step_label(step: int) -> str:
     if step % 3600 == 0:
         return f"{step // 3600} hours"
     return f"{step // 60} minutes"
+
+
+@register.filter
+def breakable(name: str) -> SafeString:
+    """``name`` escaped, with a line-break opportunity after each ``_ . - ]``: in a narrow
+    column, ``checkout_completed`` wraps as ``checkout_`` / ``completed``, not inside a word."""
+    return mark_safe(WORD_ENDS.sub(r"\1<wbr>", escape(name)))

@@ -158,3 +158,28 @@ def test_traffic_counts_are_kept_per_minute_and_dimension(matcher_setup, contrac
     assert set(TrafficCount.objects.values_list("client_app", "platform").distinct()) == {
         ("shop-ios", "ios")
     }
+
+
+def test_nul_characters_are_unmatched_stored_and_counted(matcher_setup, contract):
+    """PostgreSQL's text and jsonb refuse NUL characters, which JSON allows anywhere: the
+    groups, samples and counts the matcher stores replace them (else one such event would stop
+    every later write to the database); the raw event keeps them."""
+    nul_value = event(tier="PR\u0000O")
+    nul_name = event(**{"no\u0000te": "x"})
+    nul_version = event()
+    nul_version["app_version"] = "5.0\u0000"
+    good = event()
+
+    matched, unmatched = run(matcher_setup, contract, [nul_value, nul_name, nul_version, good])
+
+    assert sorted(matched_event_id(m) for m in matched) == sorted(
+        [nul_version["event_id"], good["event_id"]]
+    )
+    reasons = {u["reason"]["event_id"]: u for u in unmatched}
+    assert reasons[nul_value["event_id"]]["reason"]["actual"] == "'PR\\x00O'"
+    assert reasons[nul_name["event_id"]]["reason"]["field"] == "no\ufffdte"
+    assert reasons[nul_name["event_id"]]["event"]["properties"]["no\u0000te"] == "x"
+    groups = {(g.reason, g.field): g for g in UnmatchedGroup.objects.all()}
+    assert set(groups) == {("invalid_field", "tier"), ("invalid_field", "no\ufffdte")}
+    assert all(g.count == 1 and g.samples.count() == 1 for g in groups.values())
+    assert TrafficCount.objects.filter(app_version="5.0\ufffd").count() == 1

@@ -16,6 +16,8 @@ from datetime import date, datetime, time
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+from events.storable import storable
+
 Converter = Callable[[Any], Any]
 
 INT_RANGE = (-(2**31), 2**31 - 1)
@@ -34,7 +36,9 @@ NOT_IN_CONTRACT = "not in the contract"
 
 
 def quote(text: str, limit: int) -> str:
-    """``text``, cut to at most ``limit`` characters with a note saying how much was left out."""
+    """``text``, storable (no NUL characters) and cut to at most ``limit`` characters with a
+    note saying how much was left out."""
+    text = storable(text)
     if len(text) <= limit:
         return text
     note = f"... ({len(text)} characters)"

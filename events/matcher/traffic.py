@@ -15,6 +15,7 @@ from django.conf import settings
 
 from events.envelope import StoredEvent
 from events.models import TrafficCount
+from events.storable import storable
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +108,12 @@ def _row(traffic_key: TrafficKey, count: int) -> TrafficCount:
         start = datetime.now(UTC).replace(second=0, microsecond=0)
     return TrafficCount(
         minute=start,
-        event_name=event_name[: _LIMITS["event_name"]],
+        event_name=storable(event_name[: _LIMITS["event_name"]]),
         contract_version=version,
         reason=reason,
-        field=field[: _LIMITS["field"]],
-        client_app=client_app[: _LIMITS["client_app"]],
-        platform=platform[: _LIMITS["platform"]],
-        app_version=app_version[: _LIMITS["app_version"]],
+        field=storable(field[: _LIMITS["field"]]),
+        client_app=storable(client_app[: _LIMITS["client_app"]]),
+        platform=storable(platform[: _LIMITS["platform"]]),
+        app_version=storable(app_version[: _LIMITS["app_version"]]),
         count=count,
     )

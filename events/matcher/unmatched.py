@@ -14,6 +14,7 @@ from django.db.models import F
 
 from events.envelope import record_key
 from events.models import UnmatchedGroup, UnmatchedSample
+from events.storable import storable
 
 from .match import Reason, Unmatched
 from .transactional import Output
@@ -188,8 +189,7 @@ def _keep_samples(group: UnmatchedGroup, events: list[UnmatchedEvent]) -> None:
             event_id=(event.unmatched.event_id or "")[:64],
             seen_at=event.seen_at,
             detail=event.unmatched.as_dict(),
-            # PostgreSQL text cannot hold NUL characters.
-            raw=event.raw[:limit].decode(errors="replace").replace("\x00", "\ufffd"),
+            raw=storable(event.raw[:limit].decode(errors="replace")),
             raw_truncated=len(event.raw) > limit,
             source_topic=event.source.topic,
             source_partition=event.source.partition,

@@ -93,6 +93,8 @@ class RememberingModelBackend(ModelBackend):
     ) -> AbstractBaseUser | None:
         if username is None or password is None:
             return super().authenticate(request, username, password, **kwargs)
+        if "\x00" in username:  # no user has one, and PostgreSQL refuses to compare it
+            return None
         pair = hmac.new(
             settings.SECRET_KEY.encode(), f"{username}\0{password}".encode(), hashlib.sha256
         ).digest()

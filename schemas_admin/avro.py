@@ -65,6 +65,12 @@ def loads(text: str) -> Any:
 def parse(schema: Any, references: Sequence[Any] = ()) -> dict | list | str:
     """Check ``schema`` with fastavro and the Apache parser (which is stricter about records);
     ``references`` are the schemas it may name, in order. Returns fastavro's parsed form."""
+    where = nul_character(schema)
+    if where is not None:
+        raise InvalidSchema(
+            f"This schema has a NUL character (\\u0000) in {where}, which the database cannot "
+            "store. Remove it."
+        )
     named: dict[str, Any] = {}
     try:
         for referenced in references:
@@ -85,6 +91,25 @@ def parse(schema: Any, references: Sequence[Any] = ()) -> dict | list | str:
         raise InvalidSchema(f"This is not a valid Avro schema ({problem}).") from exc
     _avro_schema(schema, references)
     return parsed
+
+
+def nul_character(value: Any, path: str = "") -> str | None:
+    """Where the first NUL character in a JSON value is (PostgreSQL's text and jsonb refuse
+    it), as a path such as ``fields[1].default``; None when there is none."""
+    if isinstance(value, str):
+        return (path or "the schema") if "\x00" in value else None
+    if isinstance(value, list):
+        children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    elif isinstance(value, dict):
+        children = []
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else key
+            if "\x00" in key:
+                return f"the name of {child!r}"
+            children.append((child, item))
+    else:
+        return None
+    return next(filter(None, (nul_character(item, child) for child, item in children)), None)
 
 
 def compact(schema: Any) -> str:

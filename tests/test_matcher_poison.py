@@ -5,8 +5,9 @@ import uuid
 
 import msgspec
 import pytest
+from django.db import DataError
 
-from events.matcher import processor
+from events.matcher import processor, unmatched
 from events.models import TrafficCount, UnmatchedGroup
 from tests.conftest import make_event, read_topic
 from tests.matcher_helpers import (
@@ -183,3 +184,23 @@ def test_nul_characters_are_unmatched_stored_and_counted(matcher_setup, contract
     assert set(groups) == {("invalid_field", "tier"), ("invalid_field", "no\ufffdte")}
     assert all(g.count == 1 and g.samples.count() == 1 for g in groups.values())
     assert TrafficCount.objects.filter(app_version="5.0\ufffd").count() == 1
+
+
+def test_a_group_the_database_refuses_holds_back_no_other_group_or_count(
+    matcher_setup, contract, monkeypatch, caplog
+):
+    real_keep_samples = unmatched._keep_samples
+
+    def refusing_the_tier_group(group, events):
+        if group.field == "tier":
+            raise DataError("value refused")  # as PostgreSQL refuses data it cannot store
+        return real_keep_samples(group, events)
+
+    monkeypatch.setattr(unmatched, "_keep_samples", refusing_the_tier_group)
+
+    run(matcher_setup, contract, [event(tier="GOLD"), event(balance="x"), event()])
+
+    assert {g.field for g in UnmatchedGroup.objects.all()} == {"balance"}
+    assert UnmatchedGroup.objects.get(field="balance").samples.count() == 1
+    assert sum(TrafficCount.objects.values_list("count", flat=True)) == 3
+    assert any("refused unmatched group" in r.getMessage() for r in caplog.records)

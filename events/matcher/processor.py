@@ -59,12 +59,13 @@ class MatchProcessor:
         self.record()
 
     def record(self) -> None:
-        """Write the unmatched events and traffic counts collected so far to the database."""
-        try:
-            self.recorder.flush()
-            self.traffic.flush()
-        except Exception:  # the topics have the events; the dashboard gets them later
-            logger.exception("could not record unmatched events and counts; will try again")
+        """Write the unmatched events and traffic counts collected so far to the database, each
+        apart: neither's failure holds the other back."""
+        for flush in (self.recorder.flush, self.traffic.flush):
+            try:
+                flush()
+            except Exception:  # the topics have the events; the dashboard gets them later
+                logger.exception("could not record unmatched events or counts; will try again")
 
     def process(self, messages: Sequence[Message]) -> Batch:
         seen_at = timezone.now()

@@ -1,6 +1,7 @@
 """Unmatched events: their record in the unmatched topic, and their groups in the database."""
 
 import base64
+import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any
 
 import msgspec
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 
 from events.envelope import record_key
@@ -18,6 +19,8 @@ from events.storable import storable
 
 from .match import Reason, Unmatched
 from .transactional import Output
+
+logger = logging.getLogger(__name__)
 
 OVERFLOW = "*"
 
@@ -142,11 +145,17 @@ class Recorder:
             pending.samples.append(event)
 
     def flush(self) -> None:
-        """Write what is pending; on failure it stays pending for the next flush."""
+        """Write what is pending; on failure it stays pending for the next flush. A group whose
+        data the database refuses (``DataError``) is logged and left out instead, so that it
+        cannot hold back every other group forever: its events are in the unmatched topic."""
         with transaction.atomic():
             for key, pending in self.pending.items():
-                group = _count(key, pending)
-                _keep_samples(group, list(pending.samples))
+                try:
+                    with transaction.atomic():  # a savepoint: a refused group spoils no other
+                        group = _count(key, pending)
+                        _keep_samples(group, list(pending.samples))
+                except DataError:
+                    logger.exception("the database refused unmatched group %r; left out", key)
         self.pending = {}
 
 

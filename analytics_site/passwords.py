@@ -64,12 +64,7 @@ class BasicAuthentication(authentication.BasicAuthentication):
         self, userid: str, password: str, request: Request
     ) -> tuple[AbstractBaseUser, None]:
         failures = FailedAuthentication(request)
-        try:
-            failures.check()
-        except RateLimited as exc:
-            raise exceptions.Throttled(
-                exc.retry_after, "Too many failed authentication attempts from this address."
-            ) from None
+        failures.check_api()
         try:
             return super().authenticate_credentials(userid, password, request)
         except exceptions.AuthenticationFailed:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
+from rest_framework import exceptions
 
 PERIODS = {"s": 1, "m": 60, "h": 3600}
 
@@ -99,6 +100,15 @@ class FailedAuthentication:
         counter, remaining = _window(self._key(), period)
         if (caches["default"].get(counter) or 0) >= allowed:
             raise RateLimited(remaining)
+
+    def check_api(self) -> None:
+        """``check`` for DRF views: a spent budget is DRF's 429, with Retry-After."""
+        try:
+            self.check()
+        except RateLimited as exc:
+            raise exceptions.Throttled(
+                exc.retry_after, "Too many failed authentication attempts from this address."
+            ) from None
 
     def failed(self) -> None:
         hit(self._key(), parse_rate(settings.AUTH_FAILURE_RATE_LIMIT)[1])

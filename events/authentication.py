@@ -11,7 +11,7 @@ import hashlib
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from analytics_site.ratelimit import FailedAuthentication, RateLimited
+from analytics_site.ratelimit import FailedAuthentication
 from analytics_site.recently_verified import RecentlyVerified
 
 from .models import ClientAPIKey
@@ -55,12 +55,7 @@ def verified_key(key: str, failures: FailedAuthentication) -> ClientAPIKey:
     api_key = _verified.get(digest)
     if api_key is not None:
         return api_key
-    try:
-        failures.check()
-    except RateLimited as exc:
-        raise exceptions.Throttled(
-            exc.retry_after, "Too many failed authentication attempts from this address."
-        ) from None
+    failures.check_api()
     try:
         api_key = ClientAPIKey.objects.get_from_key(key)
     except ClientAPIKey.DoesNotExist:

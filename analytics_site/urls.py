@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from .passwords import AdminLoginForm, LoginForm
 
 admin.site.login_form = AdminLoginForm
+admin.site.site_header = admin.site.site_title = "Event analytics admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

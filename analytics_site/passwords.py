@@ -22,6 +22,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
+from drf_spectacular.authentication import BasicScheme
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -70,6 +71,12 @@ class BasicAuthentication(authentication.BasicAuthentication):
         except exceptions.AuthenticationFailed:
             failures.failed()
             raise
+
+
+class BasicAuthenticationScheme(BasicScheme):
+    """The OpenAPI document describes it as HTTP Basic, as DRF's own."""
+
+    target_class = BasicAuthentication
 
 
 # hmac(SECRET_KEY, username and password) -> (user's primary key, stored password hash)

@@ -255,6 +255,8 @@ MATCHER_BATCH_SIZE = env.int("MATCHER_BATCH_SIZE", default=1000)  # raw records 
 MATCHER_BATCH_SECONDS = env.float("MATCHER_BATCH_SECONDS", default=0.5)  # max wait to fill one
 MATCHER_SESSION_TIMEOUT_MS = env.int("MATCHER_SESSION_TIMEOUT_MS", default=10000)
 MATCHER_TRANSACTION_TIMEOUT_MS = env.int("MATCHER_TRANSACTION_TIMEOUT_MS", default=60000)
+# Match the next batch while the previous transaction commits (docs/matcher.md#overlapped-commits).
+MATCHER_OVERLAP_COMMITS = env.bool("MATCHER_OVERLAP_COMMITS", default=True)
 MATCHER_MAX_EVENT_BYTES = env.int("MATCHER_MAX_EVENT_BYTES", default=COLLECTOR_MAX_EVENT_BYTES)
 MATCHER_CONTRACT_REFRESH_SECONDS = env.float("MATCHER_CONTRACT_REFRESH_SECONDS", default=2.0)
 # Serve the matcher's Prometheus metrics on this port (0: only through PROMETHEUS_MULTIPROC_DIR).

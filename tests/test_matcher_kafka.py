@@ -6,6 +6,7 @@ from collections import Counter
 
 import fastavro
 import msgspec
+import pytest
 from prometheus_client import REGISTRY
 
 from devservices._process import wait_until
@@ -39,7 +40,9 @@ def checkout(**overrides) -> dict:
     return make_event(event_id=str(uuid.uuid4()), client_app="shop-ios", **overrides)
 
 
-def test_matched_and_unmatched_events_each_land_once(matcher_setup, settings):
+@pytest.mark.parametrize("overlap", [True, False], ids=["overlapped-commits", "serial-commits"])
+def test_matched_and_unmatched_events_each_land_once(matcher_setup, settings, overlap):
+    settings.MATCHER_OVERLAP_COMMITS = overlap
     settings.UNMATCHED_SAMPLES_PER_GROUP = 3
     contract = make_contract("checkout_completed", CHECKOUT_V1)
     good = [checkout() for _ in range(20)]

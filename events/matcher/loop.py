@@ -22,6 +22,7 @@ def matcher_loop(
             processor or MatchProcessor(),
             transactional_id=f"{settings.MATCHER_TRANSACTIONAL_ID_PREFIX}-{instance}",
             transaction_timeout_ms=settings.MATCHER_TRANSACTION_TIMEOUT_MS,
+            overlap=settings.MATCHER_OVERLAP_COMMITS,
         ),
         ConsumerConfig(
             name="matcher",

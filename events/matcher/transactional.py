@@ -5,8 +5,9 @@ together or not at all. Consumers of the outputs read with ``isolation.level=rea
 Batches are pipelined: while one transaction commits (a few broker round trips, in a background
 thread), the next batch is already being matched. Its transaction begins only once the previous
 one has committed; if that one was aborted instead, the prepared batch is dropped and the
-partitions are read again from the committed offsets. Fatal errors (this transactional id was
-fenced by a newer process using it) are raised.
+partitions are read again from the committed offsets. With ``overlap=False``
+(MATCHER_OVERLAP_COMMITS) each batch commits before the next is fetched. Fatal errors (this
+transactional id was fenced by a newer process using it) are raised.
 """
 
 import logging
@@ -137,11 +138,13 @@ class TransactionalPolicy:
         transactional_id: str,
         transaction_timeout_ms: int = 60000,
         name: str = "matcher",
+        overlap: bool = True,
     ) -> None:
         self.processor = processor
         self.transactional_id = transactional_id
         self.transaction_timeout_ms = transaction_timeout_ms
         self.name = name
+        self.overlap = overlap
         self._committer = ThreadPoolExecutor(1, thread_name_prefix=f"{name}-commit")
         self._committing: _Committing | None = None
         self._aborted: set[tuple[str, int]] = set()  # partitions of aborted batches, to reread
@@ -166,6 +169,9 @@ class TransactionalPolicy:
             partitions,
             started,
         )
+        if not self.overlap:  # commit before the next batch is fetched and matched
+            self._finish_commit()
+            return self._reread()
         return frozenset()
 
     def assigned(self, partitions: list[TopicPartition]) -> None:

@@ -1,9 +1,11 @@
 """Sign-ins with a username and password: their failures counted per client address, their
 successes remembered for a while.
 
-The admin and dashboard login pages and the code-generation API's HTTP Basic authentication
-share the failure budget (AUTH_FAILURE_RATE_LIMIT) with API keys and registry passwords: once an
-address has spent it, its next attempts are refused before any password is hashed.
+``RememberingModelBackend``, which every password check goes through (the admin and dashboard
+login pages, the registry, the code-generation API's HTTP Basic authentication), counts failed
+ones against the budget they share with API keys (AUTH_FAILURE_RATE_LIMIT). Once an address has
+spent it, the backend raises ``RateLimited`` before any password is hashed, and each caller
+answers in its own form: a form error here, a 429 in the APIs.
 
 Django's password hasher takes a fifth of a second on purpose; registry and code-generation
 clients send their password with every request. ``RememberingModelBackend`` therefore lets a
@@ -23,31 +25,25 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
 from drf_spectacular.authentication import BasicScheme
-from rest_framework import authentication, exceptions
+from rest_framework import authentication
 from rest_framework.request import Request
 
-from .ratelimit import FailedAuthentication, RateLimited
+from .ratelimit import FailedAuthentication, RateLimited, throttled
 from .recently_verified import RecentlyVerified
 
 TOO_MANY = "Too many failed sign-in attempts from your address. Try again in {seconds} seconds."
 
 
 class LimitedFailuresMixin:
-    """For an ``AuthenticationForm``: refuse a spent address, count each failed attempt."""
+    """For an ``AuthenticationForm``: a spent address is told so on the form."""
 
     def clean(self) -> dict:
-        failures = FailedAuthentication(self.request)
         try:
-            failures.check()
+            return super().clean()
         except RateLimited as exc:
             raise forms.ValidationError(
                 TOO_MANY.format(seconds=exc.retry_after), code="rate_limited"
             ) from None
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            failures.failed()
-            raise
 
 
 class LoginForm(LimitedFailuresMixin, AuthenticationForm):
@@ -59,18 +55,15 @@ class AdminLoginForm(LimitedFailuresMixin, AdminAuthenticationForm):
 
 
 class BasicAuthentication(authentication.BasicAuthentication):
-    """DRF's HTTP Basic authentication, with failures counted per client address."""
+    """DRF's HTTP Basic authentication, a spent address answered with 429."""
 
     def authenticate_credentials(
         self, userid: str, password: str, request: Request
     ) -> tuple[AbstractBaseUser, None]:
-        failures = FailedAuthentication(request)
-        failures.check_api()
         try:
             return super().authenticate_credentials(userid, password, request)
-        except exceptions.AuthenticationFailed:
-            failures.failed()
-            raise
+        except RateLimited as exc:
+            raise throttled(exc) from None
 
 
 class BasicAuthenticationScheme(BasicScheme):
@@ -84,7 +77,8 @@ _verified: RecentlyVerified[tuple[object, str]] = RecentlyVerified("PASSWORD_CAC
 
 
 class RememberingModelBackend(ModelBackend):
-    """Django's ModelBackend, skipping the hasher for a pair this process verified recently."""
+    """Django's ModelBackend, counting failures per client address and skipping the hasher
+    for a pair this process verified recently."""
 
     def authenticate(
         self,
@@ -95,6 +89,17 @@ class RememberingModelBackend(ModelBackend):
     ) -> AbstractBaseUser | None:
         if username is None or password is None:
             return super().authenticate(request, username, password, **kwargs)
+        failures = FailedAuthentication(request) if request is not None else None
+        if failures is not None:
+            failures.check()  # raises RateLimited
+        user = self._verify(request, username, password, **kwargs)
+        if user is None and failures is not None:
+            failures.failed()
+        return user
+
+    def _verify(
+        self, request: HttpRequest | None, username: str, password: str, **kwargs
+    ) -> AbstractBaseUser | None:
         if "\x00" in username:  # no user has one, and PostgreSQL refuses to compare it
             return None
         pair = hmac.new(

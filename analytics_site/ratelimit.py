@@ -106,12 +106,17 @@ class FailedAuthentication:
         try:
             self.check()
         except RateLimited as exc:
-            raise exceptions.Throttled(
-                exc.retry_after, "Too many failed authentication attempts from this address."
-            ) from None
+            raise throttled(exc) from None
 
     def failed(self) -> None:
         hit(self._key(), parse_rate(settings.AUTH_FAILURE_RATE_LIMIT)[1])
 
     def _key(self) -> str:
         return f"auth-failures:{client_address(self.request)}"
+
+
+def throttled(exc: RateLimited) -> exceptions.Throttled:
+    """A spent failure budget as DRF's 429, with Retry-After."""
+    return exceptions.Throttled(
+        exc.retry_after, "Too many failed authentication attempts from this address."
+    )

@@ -41,12 +41,17 @@ def credentials(request: HttpRequest) -> tuple[str, str] | None:
 
 def principal(request: HttpRequest) -> AbstractBaseUser | str:
     """The authenticated principal (a user, or PUBLISHER); 401 when there is none. Failures
-    count against the client address, which gets 429 once it has failed too often."""
+    count against the client address (in the authentication backend, ``passwords.py``), which
+    gets 429 once it has failed too often."""
     found = credentials(request)
     if found is not None:
-        failures = FailedAuthentication(request)
+        username, password = found
         try:
-            failures.check()
+            if username == PUBLISHER:  # not a user: the backend does not check this one
+                FailedAuthentication(request).check()
+                if hmac.compare_digest(password, publisher_password()):
+                    return PUBLISHER
+            user = authenticate(request, username=username, password=password)
         except RateLimited as exc:
             raise RegistryError(
                 429,
@@ -54,13 +59,8 @@ def principal(request: HttpRequest) -> AbstractBaseUser | str:
                 "Too many failed authentication attempts from this address.",
                 exc.retry_after,
             ) from None
-        username, password = found
-        if username == PUBLISHER and hmac.compare_digest(password, publisher_password()):
-            return PUBLISHER
-        user = authenticate(request, username=username, password=password)
         if user is not None and user.is_active:
             return user
-        failures.failed()
     raise RegistryError(401, 401, "Unauthorized: send valid HTTP Basic credentials.")
 
 

@@ -1,5 +1,6 @@
 """Kafka client configuration and topic administration."""
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -86,14 +87,15 @@ def retriable(error: KafkaError) -> bool:
     return error.retriable() or error.code() in COORDINATOR_MOVING
 
 
-def retrying(operation: Callable[[], None]) -> None:
-    """Run a broker operation, again while it fails with a retriable error."""
-    while True:
+def retrying(operation: Callable[[], None], attempts: int | None = None) -> None:
+    """Run a broker operation, again while it fails with a retriable error (at most
+    ``attempts`` times in all, when given)."""
+    for attempt in itertools.count(1):
         try:
             operation()
             return
         except KafkaException as exc:
-            if not retriable(exc.args[0]):
+            if not retriable(exc.args[0]) or attempt == attempts:
                 raise
             logger.info("retrying: %s", exc.args[0])
             time.sleep(0.1)

@@ -27,7 +27,7 @@ from itertools import groupby
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.core.files.storage import Storage
 
-from analytics_site.kafka import retriable
+from analytics_site.kafka import retrying
 from events.consumer import Reread
 
 from . import metrics
@@ -225,32 +225,29 @@ class SinkPolicy:
         ]
         if not offsets:
             return
-        for attempt in range(COMMIT_ATTEMPTS):
-            try:
-                result = self.consumer.commit(offsets=offsets, asynchronous=False)
-            except KafkaException as exc:
-                error = exc.args[0]
-                if error.code() == KafkaError._NO_OFFSET:
-                    return
-                if retriable(error) and attempt + 1 < COMMIT_ATTEMPTS:
-                    time.sleep(0.2 * (attempt + 1))
-                    continue
-                raise CommitFailed(f"commit failed: {error.str()}") from exc
-            failed = [tp for tp in result or () if tp.error is not None]
-            if not failed:
+        result: list[TopicPartition] = []
+
+        def commit() -> None:
+            result.extend(self.consumer.commit(offsets=offsets, asynchronous=False) or ())
+
+        try:
+            retrying(commit, COMMIT_ATTEMPTS)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.code() == KafkaError._NO_OFFSET:
                 return
+            raise CommitFailed(f"commit failed: {error.str()}") from exc
+        failed = [tp for tp in result if tp.error is not None]
+        if failed:
             raise CommitFailed(f"commit failed for {failed}")
 
     def _committed(self, partitions: list[TopicPartition]) -> dict[Key, Progress]:
         asked = [TopicPartition(p.topic, p.partition) for p in partitions]
-        for attempt in range(COMMIT_ATTEMPTS):
-            try:
-                found = self.consumer.committed(asked, OPERATION_TIMEOUT)
-                break
-            except KafkaException as exc:
-                if not retriable(exc.args[0]) or attempt + 1 == COMMIT_ATTEMPTS:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
+        found: list[TopicPartition] = []
+        retrying(
+            lambda: found.extend(self.consumer.committed(asked, OPERATION_TIMEOUT)),
+            COMMIT_ATTEMPTS,
+        )
         return {(p.topic, p.partition): Progress.decode(p.offset, p.metadata) for p in found}
 
     def _resume(self, partitions: list[PartitionFiles]) -> None:
